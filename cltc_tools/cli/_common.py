@@ -1,0 +1,162 @@
+"""What every command shares: error handling, exit statuses, SIGPIPE, stdin records, stderr output."""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from cltc_tools.errors import CLTCError, InputError
+from cltc_tools.io import records as rec
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or messages on stderr.")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show the Python traceback of an error.")]
+Force = Annotated[bool, typer.Option("--force", "-f", help="Overwrite existing outputs.")]
+Seed = Annotated[int, typer.Option("--seed", help="Random seed: fixes every random choice.")]
+
+
+def make_app(help_text: str, epilog: str | None = None, **kwargs: Any) -> typer.Typer:
+    return typer.Typer(
+        help=help_text, epilog=epilog, add_completion=False, no_args_is_help=False,
+        rich_markup_mode=None, pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, **kwargs,
+    )
+
+
+class Session:
+    """The I/O of one command run: stdin records in, records out, messages to stderr."""
+
+    def __init__(self, tool: str, quiet: bool = False, read_stdin: bool = True):
+        self.tool = tool
+        self.quiet = quiet
+        self.err = Console(stderr=True, quiet=quiet, highlight=False, soft_wrap=True)
+        raw = _stdin_lines() if read_stdin else []
+        self.records: list[dict[str, Any]] = rec.parse_records(raw)
+        out = _stdout()
+        for line in raw:
+            if line.strip():
+                out.write(line.rstrip(b"\r\n") + b"\n")
+        out.flush()
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        return rec.of_kind(self.records, kind)
+
+    def emit(self, record: dict[str, Any]) -> None:
+        rec.write_record(record, _stdout())
+
+    def record(self, kind: str, **fields: Any) -> dict[str, Any]:
+        record = rec.make_record(kind, self.tool, **fields)
+        self.emit(record)
+        return record
+
+    def log(self, message: str) -> None:
+        self.err.print(message, markup=False)
+
+    def warn(self, message: str) -> None:
+        self.err.print(f"{self.tool}: warning: {message}", markup=False)
+
+    @contextmanager
+    def progress(self, description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+        """A progress bar on stderr (rate and ETA); yields ``advance(n)``."""
+        if self.quiet or not self.err.is_terminal:
+            yield lambda n=1: None
+            return
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.speed:>8.1f}/s" if total else ""), TimeElapsedColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=self.err, transient=True) as bar:
+            task = bar.add_task(description, total=total)
+            yield lambda n=1: bar.advance(task, n)
+
+
+def _stdout():
+    return getattr(sys.stdout, "buffer", sys.stdout)
+
+
+def _stdin_lines() -> list[bytes]:
+    stdin = sys.stdin
+    if stdin is None or stdin.closed:
+        return []
+    try:
+        if stdin.isatty():
+            return []
+    except ValueError:
+        return []
+    data = getattr(stdin, "buffer", stdin).read()
+    if isinstance(data, str):
+        data = data.encode()
+    return data.splitlines()
+
+
+def cli_errors(tool: str) -> Callable[[F], F]:
+    """Turn library exceptions into one stderr line and an exit status (2 bad input, 1 other)."""
+
+    def decorator(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            debug = bool(kwargs.get("debug"))
+            try:
+                return func(*args, **kwargs)
+            except (typer.Exit, typer.Abort):
+                raise
+            except InputError as err:
+                _fail(tool, err, debug, 2)
+            except KeyboardInterrupt:
+                typer.echo(f"{tool}: interrupted", err=True)
+                raise typer.Exit(130) from None
+            except BrokenPipeError:
+                _silence_stdout()
+                raise typer.Exit(0) from None
+            except (CLTCError, OSError, MemoryError, RuntimeError, ValueError) as err:
+                _fail(tool, err, debug, 1)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def _fail(tool: str, err: BaseException, debug: bool, status: int) -> None:
+    if debug:
+        import traceback
+
+        traceback.print_exception(err, file=sys.stderr)
+    message = err.render() if isinstance(err, InputError) else f"error: {err}"
+    typer.echo(f"{tool}: {message}", err=True)
+    raise typer.Exit(status) from None
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def run(app: typer.Typer) -> None:
+    """Entry point of a console script: default SIGPIPE, so ``| head`` ends quietly."""
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    app()
+
+
+def parse_langs(value: str | None) -> list[str] | None:
+    """``"en,de"`` -> ["en", "de"]; None or empty -> None."""
+    if not value:
+        return None
+    langs = [x.strip() for x in value.split(",") if x.strip()]
+    return langs or None
+
+
+def paths_from(values: Iterable[Path] | None) -> list[Path]:
+    return [Path(v) for v in values or []]

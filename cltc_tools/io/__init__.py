@@ -1,0 +1,1 @@
+"""File formats of SPEC.md: documents, spaces, vectors, dictionaries, parallel text, records."""

@@ -1,0 +1,89 @@
+"""Atomic outputs: write under a temporary name in the same folder, rename when complete."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from cltc_tools.errors import OutputExistsError
+
+
+def check_writable(path: Path, force: bool) -> None:
+    """Refuse to overwrite an existing output unless forced."""
+    if path.exists() and not force:
+        raise OutputExistsError(path)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    """Move tmp onto target; a directory target is swapped out, then removed."""
+    if target.is_dir() and not target.is_symlink():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, target)
+    _fsync_dir(target.parent)
+
+
+@contextlib.contextmanager
+def atomic_dir(target: str | Path, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary directory that becomes ``target`` when the block succeeds."""
+    target = Path(target)
+    check_writable(target, force)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield tmp
+        _replace(tmp, target)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_file(target: str | Path, force: bool = False, mode: str = "wb") -> Iterator:
+    """Yield an open file whose content replaces ``target`` only when the block succeeds."""
+    target = Path(target)
+    check_writable(target, force)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
+    tmp = Path(name)
+    try:
+        encoding = None if "b" in mode else "utf-8"
+        with os.fdopen(fd, mode, encoding=encoding) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        _replace(tmp, target)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def fsync_file(path: Path) -> None:
+    """Flush a finished file to disk before its directory is renamed into place."""
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())

@@ -1,0 +1,55 @@
+"""Bilingual dictionaries in MUSE's text format: ``source target`` per line (space or tab)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from cltc_tools.errors import InputError
+from cltc_tools.io.textfile import iter_lines
+
+_MUSE_NAME = re.compile(r"^(?P<src>[A-Za-z]{2,3}(?:_[A-Za-z0-9]+)?)-(?P<tgt>[A-Za-z]{2,3}(?:_[A-Za-z0-9]+)?)(?:[._]|$)")
+
+
+@dataclass
+class Dictionary:
+    src_lang: str
+    tgt_lang: str
+    pairs: list[tuple[str, str]]
+    malformed: int = 0
+    path: str = ""
+
+
+def langs_from_name(path: str | Path) -> tuple[str, str] | None:
+    """Languages from a MUSE file name: ``de-en.0-5000.txt`` -> ("de", "en")."""
+    match = _MUSE_NAME.match(Path(path).name)
+    return (match["src"], match["tgt"]) if match else None
+
+
+def read_dictionary(
+    path: str | Path, src_lang: str | None = None, tgt_lang: str | None = None, lowercase: bool = False
+) -> Dictionary:
+    """Read pairs; lines without exactly two fields are counted as malformed and skipped."""
+    path = Path(path)
+    if src_lang is None or tgt_lang is None:
+        guessed = langs_from_name(path)
+        if guessed is None:
+            raise InputError("cannot tell the languages from the file name (expected e.g. de-en.0-5000.txt); "
+                             "give them explicitly", path)
+        src_lang = src_lang or guessed[0]
+        tgt_lang = tgt_lang or guessed[1]
+    pairs: list[tuple[str, str]] = []
+    malformed = 0
+    for _, line in iter_lines(path):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 2:
+            malformed += 1
+            continue
+        src, tgt = fields
+        pairs.append((src.lower(), tgt.lower()) if lowercase else (src, tgt))
+    if not pairs:
+        raise InputError("no dictionary pairs found", path)
+    return Dictionary(src_lang, tgt_lang, pairs, malformed, str(path))

@@ -1,0 +1,81 @@
+"""The record stream of SPEC.md section 2: one JSON object per artifact, one per line, on stdout."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from cltc_tools import __version__
+from cltc_tools.errors import InputError
+
+SCHEMA = 1
+KINDS = ("space", "dictionary", "corpus", "dataset", "model", "predictions", "metrics", "translation-metrics")
+
+
+def make_record(kind: str, tool: str, **fields: Any) -> dict[str, Any]:
+    """A record of ``kind`` made by ``tool``; fields keep their order, no timestamps."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown record kind {kind!r}")
+    record: dict[str, Any] = {"kind": kind, "schema": SCHEMA}
+    record.update(fields)
+    record["tool"] = tool
+    record["version"] = __version__
+    return record
+
+
+def parse_records(lines: Iterable[str | bytes], source: str = "<stdin>") -> list[dict[str, Any]]:
+    """Parse a record stream; a line that is not a JSON object with a string ``kind`` is an error."""
+    records = []
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as err:
+            raise InputError(f"invalid JSON record ({err.msg})", source, line_no) from None
+        if not isinstance(obj, dict) or not isinstance(obj.get("kind"), str):
+            raise InputError("not a record (expected a JSON object with a 'kind')", source, line_no)
+        records.append(obj)
+    return records
+
+
+def read_record_files(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
+    from cltc_tools.io.textfile import open_text
+
+    records = []
+    for path in paths:
+        with open_text(path) as handle:
+            records.extend(parse_records(handle, str(path)))
+    return records
+
+
+def dumps(record: dict[str, Any]) -> bytes:
+    return orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n"
+
+
+def write_record(record: dict[str, Any], out: IO[bytes]) -> None:
+    out.write(dumps(record))
+    out.flush()
+
+
+def of_kind(records: Iterable[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [r for r in records if r.get("kind") == kind]
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def require_path(record: dict[str, Any], source: str = "<stdin>") -> Path:
+    path = record.get("path")
+    if not isinstance(path, str):
+        raise InputError(f"{record.get('kind')} record without a 'path'", source)
+    return Path(path)

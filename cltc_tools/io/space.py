@@ -1,0 +1,208 @@
+"""Embedding-space directories: vectors.npy (mmap), words.txt ("lang<TAB>token"), space.json."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from cltc_tools.errors import InputError
+from cltc_tools.io.atomic import atomic_dir, fsync_file
+
+FORMAT = "cltc-space/1"
+
+
+@dataclass(frozen=True)
+class LangBlock:
+    """The rows of one language: tokens in row order and a float32 [n, D] matrix."""
+
+    lang: str
+    words: Sequence[str]
+    vectors: np.ndarray
+
+
+class Space:
+    """A (mono- or multilingual) embedding space opened from its directory; vectors are memory-mapped."""
+
+    def __init__(self, path: Path, meta: dict[str, Any], vectors: np.ndarray):
+        self.path = path
+        self.meta = meta
+        self.vectors = vectors
+        self.langs: dict[str, tuple[int, int]] = {k: (int(v[0]), int(v[1])) for k, v in meta["langs"].items()}
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    @property
+    def sha256(self) -> str:
+        return str(self.meta.get("sha256", ""))
+
+    @property
+    def provenance(self) -> list[dict[str, Any]]:
+        return list(self.meta.get("provenance", []))
+
+    def __len__(self) -> int:
+        return int(self.vectors.shape[0])
+
+    @cached_property
+    def _words(self) -> list[str]:
+        return _read_words(self.path / "words.txt", self.langs, len(self))
+
+    def words(self, lang: str) -> list[str]:
+        start, end = self.rows(lang)
+        return self._words[start:end]
+
+    def rows(self, lang: str) -> tuple[int, int]:
+        if lang not in self.langs:
+            known = ", ".join(sorted(self.langs))
+            raise InputError(f"language {lang!r} is not in this space (it has: {known})", self.path)
+        return self.langs[lang]
+
+    def lang_vectors(self, lang: str) -> np.ndarray:
+        start, end = self.rows(lang)
+        return self.vectors[start:end]
+
+    def block(self, lang: str) -> LangBlock:
+        return LangBlock(lang, self.words(lang), self.lang_vectors(lang))
+
+    def index(self, lang: str) -> dict[str, int]:
+        """token -> row within the language block (first occurrence wins)."""
+        cache = self.__dict__.setdefault("_index_cache", {})
+        if lang not in cache:
+            table: dict[str, int] = {}
+            for i, word in enumerate(self.words(lang)):
+                table.setdefault(word, i)
+            cache[lang] = table
+        return cache[lang]
+
+
+def _read_words(path: Path, langs: dict[str, tuple[int, int]], n: int) -> list[str]:
+    owner = np.empty(n, dtype=object)
+    for lang, (start, end) in langs.items():
+        owner[start:end] = lang
+    words: list[str] = []
+    with open(path, encoding="utf-8", newline="\n") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            lang, sep, token = line.rstrip("\n").partition("\t")
+            if not sep:
+                raise InputError("expected 'lang<TAB>token'", path, line_no)
+            if line_no > n:
+                raise InputError(f"words.txt has more lines than vectors.npy has rows ({n})", path, line_no)
+            if lang != owner[line_no - 1]:
+                raise InputError(f"language {lang!r} outside its rows in space.json", path, line_no)
+            words.append(token)
+    if len(words) != n:
+        raise InputError(f"words.txt has {len(words)} lines but vectors.npy has {n} rows", path)
+    return words
+
+
+def _check_meta(meta: Any, path: Path) -> dict[str, Any]:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise InputError(f"not a {FORMAT} description", path)
+    langs = meta.get("langs")
+    if not isinstance(langs, dict) or not langs:
+        raise InputError("field 'langs' must map languages to [start, end] row ranges", path)
+    for lang, span in langs.items():
+        ok = isinstance(span, list) and len(span) == 2 and all(isinstance(x, int) for x in span)
+        if not ok or not 0 <= span[0] <= span[1]:
+            raise InputError(f"bad row range for language {lang!r}", path)
+    if not isinstance(meta.get("dim"), int):
+        raise InputError("field 'dim' must be an integer", path)
+    return meta
+
+
+def open_space(path: str | Path) -> Space:
+    """Open a space directory without reading the matrix into memory."""
+    path = Path(path)
+    meta_path = path / "space.json"
+    if not path.is_dir():
+        raise InputError("not a space directory", path)
+    for name in ("space.json", "words.txt", "vectors.npy"):
+        if not (path / name).is_file():
+            raise InputError(f"space directory lacks {name}", path)
+    try:
+        meta = orjson.loads(meta_path.read_bytes())
+    except orjson.JSONDecodeError as err:
+        raise InputError(f"invalid JSON ({err.msg})", meta_path, err.lineno) from None
+    meta = _check_meta(meta, meta_path)
+    try:
+        vectors = np.load(path / "vectors.npy", mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as err:
+        raise InputError(f"unreadable .npy matrix ({err})", path / "vectors.npy") from None
+    if vectors.ndim != 2 or vectors.dtype != np.float32:
+        raise InputError(f"expected a float32 [N, D] matrix, found {vectors.dtype} {vectors.shape}", path / "vectors.npy")
+    if vectors.shape[1] != meta["dim"]:
+        raise InputError(f"space.json says dim {meta['dim']} but vectors have {vectors.shape[1]}", meta_path)
+    spans = sorted(meta["langs"].values())
+    covered = 0
+    for start, end in spans:
+        if start != covered:
+            raise InputError("language row ranges must be contiguous and cover every row", meta_path)
+        covered = end
+    if covered != vectors.shape[0]:
+        raise InputError(f"language rows cover {covered} rows but vectors.npy has {vectors.shape[0]}", meta_path)
+    return Space(path, meta, vectors)
+
+
+def write_space(
+    path: str | Path,
+    blocks: Sequence[LangBlock],
+    provenance: list[dict[str, Any]] | None = None,
+    force: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """Write blocks as one space directory, atomically; returns the content sha256."""
+    if not blocks:
+        raise InputError("refusing to write an empty space")
+    dim = int(blocks[0].vectors.shape[1])
+    langs: dict[str, list[int]] = {}
+    n = 0
+    for block in blocks:
+        if block.lang in langs:
+            raise InputError(f"language {block.lang!r} appears twice")
+        if block.vectors.shape != (len(block.words), dim):
+            raise InputError(f"language {block.lang!r}: {len(block.words)} words but vectors {block.vectors.shape}")
+        langs[block.lang] = [n, n + len(block.words)]
+        n += len(block.words)
+    digest = hashlib.sha256()
+    with atomic_dir(path, force=force) as tmp:
+        _write_words(tmp / "words.txt", blocks, digest)
+        _write_vectors(tmp / "vectors.npy", blocks, n, dim, digest)
+        meta = {"format": FORMAT, "dim": dim, "langs": langs, "sha256": digest.hexdigest(),
+                "provenance": provenance or []}
+        meta.update(extra or {})
+        (tmp / "space.json").write_bytes(orjson.dumps(meta, option=orjson.OPT_INDENT_2) + b"\n")
+        fsync_file(tmp / "space.json")
+    return digest.hexdigest()
+
+
+def _write_words(path: Path, blocks: Sequence[LangBlock], digest: Any) -> None:
+    with open(path, "wb") as handle:
+        for block in blocks:
+            for word in block.words:
+                if "\n" in word or "\r" in word:
+                    raise InputError(f"token {word!r} contains a line break")
+                data = f"{block.lang}\t{word}\n".encode()
+                handle.write(data)
+                digest.update(data)
+    fsync_file(path)
+
+
+def _write_vectors(path: Path, blocks: Sequence[LangBlock], n: int, dim: int, digest: Any) -> None:
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, dim))
+    row = 0
+    for block in blocks:
+        m = len(block.words)
+        out[row:row + m] = np.asarray(block.vectors, dtype=np.float32)
+        digest.update(np.ascontiguousarray(out[row:row + m]).tobytes())
+        row += m
+    out.flush()
+    del out
+    fsync_file(path)
