@@ -49,6 +49,11 @@ class Session:
                 out.write(line.rstrip(b"\r\n") + b"\n")
         out.flush()
 
+    @staticmethod
+    def read_stdin_records() -> list[dict[str, Any]]:
+        """Records on stdin without passing them through (for commands that end a pipeline)."""
+        return rec.parse_records(_stdin_lines())
+
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         return rec.of_kind(self.records, kind)
 

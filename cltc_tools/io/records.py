@@ -63,7 +63,22 @@ def write_record(record: dict[str, Any], out: IO[bytes]) -> None:
 
 
 def of_kind(records: Iterable[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    return [r for r in records if r.get("kind") == kind]
+    """Records of ``kind`` that no later record of the same kind used as an input (matched by sha256).
+
+    A pipeline keeps its whole provenance, so ``cltc-embed import ... | cltc-align ... | cltc-train`` carries
+    the monolingual spaces too; cltc-train must train on the aligned space only, the newest generation.
+    """
+    records = list(records)
+    used: set[str] = set()
+    keep: list[dict[str, Any]] = []
+    for record in reversed(records):
+        sha = record.get("sha256")
+        if record.get("kind") == kind and not (isinstance(sha, str) and sha in used):
+            keep.append(record)
+        inputs = record.get("inputs")
+        if record.get("kind") == kind and isinstance(inputs, list):
+            used.update(x for x in inputs if isinstance(x, str))
+    return keep[::-1]
 
 
 def file_sha256(path: str | Path) -> str:

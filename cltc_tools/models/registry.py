@@ -1,0 +1,44 @@
+"""Classifier architectures, registered by name with their defaults and the paper's preset."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from cltc_tools.registry import Registry
+
+
+@dataclass(frozen=True)
+class Arch:
+    """An architecture: a builder ``(embedding, n_classes, hparams) -> nn.Module`` and its settings."""
+
+    name: str
+    build: Callable[[torch.Tensor, int, dict[str, Any]], nn.Module]
+    defaults: dict[str, Any]
+    paper: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def hparams(self, preset: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
+        """Defaults, then the preset, then explicit overrides (None values ignored)."""
+        params = dict(self.defaults)
+        if preset == "paper":
+            params.update(self.paper)
+        params.update({k: v for k, v in overrides.items() if v is not None})
+        return params
+
+
+ARCHS: Registry[Arch] = Registry("architecture")
+
+
+def register_arch(arch: Arch) -> Arch:
+    ARCHS.add(arch.name, arch)
+    return arch
+
+
+def embedding_layer(weights: torch.Tensor, fine_tune: bool) -> nn.Embedding:
+    layer = nn.Embedding.from_pretrained(weights.clone(), freeze=not fine_tune, padding_idx=0)
+    return layer

@@ -1,0 +1,69 @@
+import orjson
+from typer.testing import CliRunner
+
+from cltc_tools.cli.train import app
+
+runner = CliRunner()
+FAST = ["--epochs", "8", "--patience", "3"]
+
+
+def records(output: str) -> list[dict]:
+    return [orjson.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def space_record(world) -> str:
+    return orjson.dumps({"kind": "space", "schema": 1, "path": str(world / "space"), "method": "tiny",
+                         "name": "tiny"}).decode() + "\n"
+
+
+def test_same_case_from_flags_and_from_stdin_records(tiny_world, tmp_path):
+    by_flag = runner.invoke(app, ["--mode", "multi", "--space", str(tiny_world / "space"), "--data",
+                                  str(tiny_world / "docs"), "--out", str(tmp_path / "a"), "-q", *FAST])
+    assert by_flag.exit_code == 0, by_flag.output
+    piped = runner.invoke(app, ["--mode", "multi", "--data", str(tiny_world / "docs"), "--out", str(tmp_path / "b"),
+                                "-q", *FAST], input=space_record(tiny_world))
+    assert piped.exit_code == 0, piped.output
+    a, b = records(by_flag.stdout), records(piped.stdout)
+    assert [r["kind"] for r in a] == ["model"]
+    assert [r["kind"] for r in b] == ["space", "model"]  # the input record passes through first
+    assert a[0]["dev_macro_f1"] == b[1]["dev_macro_f1"]
+    assert b[1]["train_langs"] == ["de", "en"] and b[1]["space_method"] == "tiny"
+
+
+def test_mono_mode_emits_one_model_record_per_language(tiny_world, tmp_path):
+    result = runner.invoke(app, ["--mode", "mono", "--space", str(tiny_world / "space"), "--data",
+                                 str(tiny_world / "docs"), "--out", str(tmp_path), "-q", *FAST])
+    assert result.exit_code == 0, result.output
+    assert [r["train_langs"] for r in records(result.stdout)] == [["de"], ["en"]]
+
+
+def test_missing_label_is_exit_2_with_file_and_line(tiny_world, tmp_path):
+    bad = tmp_path / "train.jsonl"
+    bad.write_text('{"lang": "en", "text": "enw1 enw2", "label": "alpha"}\n{"lang": "en", "text": "enw3"}\n')
+    result = runner.invoke(app, ["--space", str(tiny_world / "space"), "--train", str(bad), "--out",
+                                 str(tmp_path / "m"), "-q"])
+    assert result.exit_code == 2
+    assert f"{bad}:2: missing field 'label'" in result.stderr
+    assert not (tmp_path / "m").exists()
+
+
+def test_unknown_arch_and_unknown_language(tiny_world, tmp_path):
+    result = runner.invoke(app, ["--arch", "nope", "--space", str(tiny_world / "space"), "--data",
+                                 str(tiny_world / "docs")])
+    assert result.exit_code == 2 and "known: " in result.stderr and "mlp" in result.stderr
+    other = tmp_path / "sw.jsonl"
+    other.write_text('{"lang": "sw", "text": "habari", "label": "alpha"}\n'
+                     '{"lang": "sw", "text": "jambo", "label": "beta"}\n')
+    result = runner.invoke(app, ["--space", str(tiny_world / "space"), "--train", str(other), "--out",
+                                 str(tmp_path / "m2")])
+    assert result.exit_code == 2 and "sw" in result.stderr and "no vectors" in result.stderr
+    assert not (tmp_path / "m2").exists()
+
+
+def test_existing_output_needs_force(tiny_world, tmp_path):
+    args = ["--space", str(tiny_world / "space"), "--data", str(tiny_world / "docs"), "--out", str(tmp_path), "-q",
+            *FAST]
+    assert runner.invoke(app, args).exit_code == 0
+    again = runner.invoke(app, args)
+    assert again.exit_code == 2 and "--force" in again.stderr
+    assert runner.invoke(app, [*args, "--force"]).exit_code == 0
