@@ -1,0 +1,47 @@
+"""MF-CNN: multi-filter convolutions over word vectors, max-over-time pooling (Kim 2014; M'hamdi et al. sec. 3.1.2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from cltc_tools.models.registry import Arch, embedding_layer, register_arch
+
+
+def max_over_time(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Max over positions whose window starts on a real token ([B, C, T] -> [B, C]); empty documents give 0."""
+    filled = features.masked_fill(~mask.unsqueeze(1), float("-inf")).amax(dim=2)
+    return torch.where(torch.isfinite(filled), filled, torch.zeros_like(filled))
+
+
+class MultiFilterCNN(nn.Module):
+    def __init__(self, embedding: torch.Tensor, n_classes: int, hp: dict[str, Any]):
+        super().__init__()
+        self.embedding = embedding_layer(embedding, hp["fine_tune"])
+        self.kernels = tuple(hp["kernels"])
+        dim = embedding.shape[1]
+        self.convs = nn.ModuleList(nn.Conv1d(dim, hp["filters"], k) for k in self.kernels)
+        self.dropout = nn.Dropout(hp["dropout"])
+        self.out = nn.Linear(hp["filters"] * len(self.kernels), n_classes)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        width = max(self.kernels)
+        if ids.shape[1] < width:
+            ids = nn.functional.pad(ids, (0, width - ids.shape[1]))
+        x = self.embedding(ids).transpose(1, 2)  # [B, D, L]
+        mask = ids != 0
+        pooled = [max_over_time(torch.relu(conv(x)), mask[:, : ids.shape[1] - k + 1])
+                  for conv, k in zip(self.convs, self.kernels)]
+        return self.out(self.dropout(torch.cat(pooled, dim=1)))
+
+
+CNN = register_arch(Arch(
+    name="cnn",
+    build=MultiFilterCNN,
+    defaults={"kernels": [3, 4, 5], "filters": 200, "dropout": 0.3, "lr": 1e-3, "batch_size": 64, "patience": 20,
+              "max_epochs": 200, "fine_tune": True, "max_len": 512},
+    paper={"kernels": [3, 4, 5], "filters": 200, "dropout": 0.3, "lr": 1e-3, "batch_size": 64, "patience": 20},
+    description="MF-CNN: kernels 3/4/5 x 200 filters, max-over-time pooling, dropout 0.3",
+))
