@@ -12,7 +12,7 @@ import torch
 from cltc_tools.checkpoint import Checkpoint
 from cltc_tools.dataset import by_lang
 from cltc_tools.errors import InputError
-from cltc_tools.features import Vocabulary, encode, tokenize_docs
+from cltc_tools.features import Sentences, Vocabulary, encode, tokenize_docs
 from cltc_tools.io.documents import Document
 from cltc_tools.io.space import Space
 from cltc_tools.metrics import classification_metrics
@@ -31,15 +31,15 @@ class LangResult:
 
 
 def eval_vocabulary(ckpt: Checkpoint, space: Space, docs: Sequence[Document],
-                    tokens: Sequence[Sequence[str]]) -> tuple[Vocabulary, np.ndarray]:
+                    tokens: Sequence[Sentences]) -> tuple[Vocabulary, np.ndarray]:
     """Vocabulary of the documents: tuned rows of the checkpoint first, the space's vectors for other words."""
     tuned = ckpt.state["embedding.weight"].numpy()
     known = {entry: i + 1 for i, entry in enumerate(ckpt.vocab)}
     entries: dict[tuple[str, str], np.ndarray] = {}
-    for doc, toks in zip(docs, tokens):
+    for doc, sents in zip(docs, tokens):
         index = space.index(doc.lang) if doc.lang in space.langs else {}
         start = space.langs[doc.lang][0] if doc.lang in space.langs else 0
-        for tok in toks:
+        for tok in (t for toks in sents for t in toks):
             key = (doc.lang, tok)
             if key in entries:
                 continue
@@ -86,13 +86,14 @@ def evaluate(ckpt: Checkpoint, space: Space, docs: Sequence[Document], device: s
     tokenizer = Tokenizer.from_json(ckpt.config.get("tokenizer", {}))
     dev = resolve_device(device)
     labels: list[str] = list(ckpt.config["labels"])
+    arch = ARCHS.get(ckpt.config["arch"])
     results = []
     for lang, lang_docs in groups.items():
-        tokens = tokenize_docs(lang_docs, tokenizer)
+        tokens = tokenize_docs(lang_docs, tokenizer, arch.hierarchical)
         vocab, matrix = eval_vocabulary(ckpt, space, lang_docs, tokens)
         model = load_model(ckpt, matrix, dev)
-        ids = encode(lang_docs, tokens, vocab, int(ckpt.config["hparams"].get("max_len", 512)))
-        pred = predict_proba(model, ids, batch_size, dev).argmax(axis=1)
+        encoded = encode(lang_docs, tokens, vocab, int(ckpt.config["hparams"].get("max_len", 512)))
+        pred = predict_proba(model, encoded, arch.hierarchical, batch_size, dev).argmax(axis=1)
         results.append(score_language(lang, lang_docs, pred, labels))
     return results
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import copy
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -14,13 +15,17 @@ import torch
 from torch import nn
 
 from cltc_tools import __version__
-from cltc_tools.checkpoint import save_checkpoint
+from cltc_tools.checkpoint import load_config, checkpoint_sha256, save_checkpoint
+from cltc_tools.distributed import DistContext, init
 from cltc_tools.errors import InputError
-from cltc_tools.features import Vocabulary, build_vocabulary, encode, length_buckets, pad_batch, space_rows, tokenize_docs
+from cltc_tools.features import (Encoding, Vocabulary, build_vocabulary, collate, encode, length_buckets, n_tokens,
+                                 space_rows, tokenize_docs)
 from cltc_tools.io.documents import Document
 from cltc_tools.io.space import Space
 from cltc_tools.metrics import class_weights, macro_f1
 from cltc_tools.models import ARCHS
+from cltc_tools.models.registry import Arch
+from cltc_tools.resume import Snapshot, drop_snapshot, load_snapshot, numpy_state, restore_numpy, save_snapshot
 from cltc_tools.tokenize import Tokenizer
 
 MODES = ("mono", "multi")
@@ -35,6 +40,8 @@ class TrainSettings:
     seed: int = 0
     tokenizer: Tokenizer = field(default_factory=Tokenizer)
     device: str = "cpu"
+    resume: bool = False
+    dist: DistContext = field(default_factory=DistContext)
 
 
 @dataclass
@@ -43,22 +50,36 @@ class TrainedModel:
     sha256: str
     train_langs: list[str]
     config: dict[str, Any]
+    reused: bool = False
 
 
 @dataclass
 class Encoded:
-    ids: list[np.ndarray]
+    docs: list[Encoding]
     labels: np.ndarray
 
 
-def resolve_device(name: str) -> torch.device:
+@dataclass
+class Progress:
+    """Where a run stands: epoch done, best dev score and weights, and the RNG driving batch order."""
+
+    epoch: int
+    best_score: float
+    best_epoch: int
+    best_state: dict[str, torch.Tensor]
+    rng: np.random.Generator
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda asked for, but no CUDA device is available")
-    if name not in ("cpu", "cuda"):
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError("--device cuda asked for, but no CUDA device is available")
+        return torch.device("cuda", local_rank % torch.cuda.device_count())
+    if name != "cpu":
         raise InputError(f"unknown device {name!r} (known: auto, cpu, cuda)")
-    return torch.device(name)
+    return torch.device("cpu")
 
 
 def groups_for_mode(mode: str, train: Sequence[Document]) -> list[list[str]]:
@@ -81,24 +102,46 @@ def train_models(space: Space, space_info: dict[str, Any], train: Sequence[Docum
     if missing:
         raise InputError(f"languages {', '.join(missing)} have no vectors in the space "
                          f"(it has: {', '.join(sorted(space.langs))})", space.path)
+    plan = [(langs, out_root / f"{settings.arch}-{settings.mode}-{'+'.join(langs)}")
+            for langs in groups_for_mode(settings.mode, train)]
+    for _, out_dir in plan:
+        if out_dir.exists() and not (force or settings.resume):
+            raise InputError("output exists (use --force to overwrite, or --resume to keep finished models)", out_dir)
     models = []
-    for langs in groups_for_mode(settings.mode, train):
+    for langs, out_dir in plan:
         tr = [d for d in train if d.lang in langs]
         dv = [d for d in dev if d.lang in langs]
-        name = f"{settings.arch}-{settings.mode}-{'+'.join(langs)}"
-        models.append(fit(space, space_info, tr, dv, settings, out_root / name, force, on_epoch))
+        if settings.resume and (out_dir / "config.json").is_file():
+            models.append(_finished(out_dir))
+            continue
+        models.append(fit(space, space_info, tr, dv, settings, out_dir, force, on_epoch))
     return models
+
+
+def _finished(out_dir: Path) -> TrainedModel:
+    config = load_config(out_dir)
+    return TrainedModel(out_dir, checkpoint_sha256(out_dir), config["train_langs"], config, reused=True)
 
 
 def label_index(train: Sequence[Document]) -> list[str]:
     return sorted({str(d.label) for d in train})
 
 
-def encode_docs(docs: Sequence[Document], tokens: list[list[str]], vocab: Vocabulary, labels: list[str],
-                max_len: int) -> Encoded:
+def encode_docs(docs: Sequence[Document], tokens: list, vocab: Vocabulary, labels: list[str], max_len: int) -> Encoded:
     index = {label: i for i, label in enumerate(labels)}
     y = np.asarray([index.get(str(d.label), -1) for d in docs], dtype=np.int64)
     return Encoded(encode(docs, tokens, vocab, max_len), y)
+
+
+def run_fingerprint(settings: TrainSettings, space_info: dict[str, Any], train: Sequence[Document],
+                    dev: Sequence[Document]) -> str:
+    """Identifies a run (settings, space, data), so that a snapshot resumes only the run that made it."""
+    digest = hashlib.sha256(json.dumps([settings.arch, settings.mode, settings.hparams, settings.seed,
+                                        settings.tokenizer.to_json(), space_info.get("sha256"),
+                                        settings.dist.world_size], sort_keys=True, default=str).encode())
+    for doc in (*train, *dev):
+        digest.update(f"{doc.lang}\t{doc.id}\t{doc.label}\t{doc.text}\n".encode())
+    return digest.hexdigest()
 
 
 def fit(space: Space, space_info: dict[str, Any], train: Sequence[Document], dev: Sequence[Document],
@@ -111,84 +154,129 @@ def fit(space: Space, space_info: dict[str, Any], train: Sequence[Document], dev
     labels = label_index(train)
     if len(labels) < 2:
         raise InputError(f"training data has {len(labels)} label(s); at least 2 are needed")
-    train_tokens = tokenize_docs(train, settings.tokenizer)
-    dev_tokens = tokenize_docs(dev, settings.tokenizer)
+    train_tokens = tokenize_docs(train, settings.tokenizer, arch.hierarchical)
+    dev_tokens = tokenize_docs(dev, settings.tokenizer, arch.hierarchical)
     vocab = build_vocabulary(list(train) + list(dev), train_tokens + dev_tokens, space)
     if len(vocab) == 1:
         raise InputError("no token of the training documents has a vector in the space "
                          "(check --tokenizer and the space's languages)", space.path)
     tr = encode_docs(train, train_tokens, vocab, labels, hp["max_len"])
     dv = encode_docs(dev, dev_tokens, vocab, labels, hp["max_len"])
-    device = resolve_device(settings.device)
+    device = resolve_device(settings.device, settings.dist.local_rank)
+    init(settings.dist, device)
     model = arch.build(torch.from_numpy(space_rows(space, vocab.entries)), len(labels), hp).to(device)
-    counts = np.bincount(tr.labels, minlength=len(labels))
-    loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(class_weights(counts), dtype=torch.float32, device=device))
-    history = run_training(model, loss_fn, tr, dv, len(labels), hp, settings.seed, device, on_epoch)
-    config = checkpoint_config(settings, space_info, labels, train, history, vocab)
-    sha = save_checkpoint(out_dir, config, history["best_state"], vocab.entries, force=force)
+    weights = class_weights(np.bincount(tr.labels, minlength=len(labels)))
+    loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32, device=device))
+    fingerprint = run_fingerprint(settings, space_info, train, dev)
+    progress = run_training(arch, model, loss_fn, tr, dv, len(labels), settings, device, out_dir, fingerprint,
+                            on_epoch)
+    config = checkpoint_config(settings, space_info, labels, train, progress, vocab)
+    sha = ""
+    if settings.dist.is_main:
+        sha = save_checkpoint(out_dir, config, progress.best_state, vocab.entries, force=True)
+        drop_snapshot(out_dir)
+    settings.dist.barrier()
     return TrainedModel(out_dir, sha, sorted({d.lang for d in train}), config)
 
 
-def run_training(model: nn.Module, loss_fn: nn.Module, tr: Encoded, dv: Encoded, n_labels: int, hp: dict[str, Any],
-                 seed: int, device: torch.device, on_epoch: EpochHook | None) -> dict[str, Any]:
+def _parallel(model: nn.Module, settings: TrainSettings, device: torch.device) -> nn.Module:
+    if not settings.dist.active:
+        return model
+    ids = [device.index] if device.type == "cuda" else None
+    return nn.parallel.DistributedDataParallel(model, device_ids=ids)
+
+
+def run_training(arch: Arch, model: nn.Module, loss_fn: nn.Module, tr: Encoded, dv: Encoded, n_labels: int,
+                 settings: TrainSettings, device: torch.device, out_dir: Path, fingerprint: str,
+                 on_epoch: EpochHook | None) -> Progress:
     """Epochs of Adam steps until dev macro-F1 has not improved for ``patience`` epochs."""
+    hp = settings.hparams
+    net = _parallel(model, settings, device)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=hp["lr"])
-    rng = np.random.default_rng(seed)
-    lengths = [len(s) for s in tr.ids]
-    best = {"dev_macro_f1": -1.0, "best_epoch": 0, "best_state": copy.deepcopy(model.state_dict())}
-    epoch = 0
-    for epoch in range(1, hp["max_epochs"] + 1):
-        loss = train_epoch(model, loss_fn, optimizer, tr, length_buckets(lengths, hp["batch_size"], rng), device)
-        score = macro_f1(dv.labels, predict(model, dv.ids, hp["batch_size"], device), n_labels) if len(dv.ids) else -loss
-        if score > best["dev_macro_f1"]:
-            best.update(dev_macro_f1=score, best_epoch=epoch,
-                        best_state={k: v.detach().clone() for k, v in model.state_dict().items()})
-        if on_epoch:
-            on_epoch({"epoch": epoch, "loss": loss, "dev_macro_f1": score, "best": best["dev_macro_f1"]})
-        if epoch - best["best_epoch"] >= hp["patience"]:
+    state = start_or_resume(model, optimizer, settings, out_dir, fingerprint)
+    lengths = [n_tokens(d) for d in tr.docs]
+    for epoch in range(state.epoch + 1, hp["max_epochs"] + 1):
+        if epoch - state.best_epoch > hp["patience"]:
             break
-    return {**best, "epochs": epoch}
+        batches = settings.dist.shard(length_buckets(lengths, hp["batch_size"], state.rng))
+        loss = train_epoch(net, loss_fn, optimizer, tr, batches, arch.hierarchical, device)
+        score = dev_score(model, dv, n_labels, arch.hierarchical, hp["batch_size"], device, loss)
+        if score > state.best_score:
+            state.best_score, state.best_epoch = score, epoch
+            state.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        state.epoch = epoch
+        if settings.dist.is_main:
+            save_snapshot(out_dir, snapshot(model, optimizer, state, fingerprint))
+        if on_epoch:
+            on_epoch({"epoch": epoch, "loss": loss, "dev_macro_f1": score, "best": state.best_score})
+    return state
+
+
+def start_or_resume(model: nn.Module, optimizer: torch.optim.Optimizer, settings: TrainSettings, out_dir: Path,
+                    fingerprint: str) -> Progress:
+    snap = load_snapshot(out_dir, fingerprint) if settings.resume else None
+    if snap is None:
+        best = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        return Progress(0, -1.0, 0, best, np.random.default_rng(settings.seed))
+    model.load_state_dict(snap.model)
+    optimizer.load_state_dict(snap.optimizer)
+    torch.set_rng_state(snap.torch_rng)
+    return Progress(snap.epoch, snap.best_score, snap.best_epoch, snap.best, restore_numpy(snap.numpy_rng))
+
+
+def snapshot(model: nn.Module, optimizer: torch.optim.Optimizer, state: Progress, fingerprint: str) -> Snapshot:
+    return Snapshot(state.epoch, state.best_score, state.best_epoch, model.state_dict(), state.best_state,
+                    optimizer.state_dict(), numpy_state(state.rng), torch.get_rng_state(), fingerprint)
+
+
+def dev_score(model: nn.Module, dv: Encoded, n_labels: int, hierarchical: bool, batch_size: int,
+              device: torch.device, loss: float) -> float:
+    """Dev macro-F1; without dev documents, the negative training loss."""
+    if not dv.docs:
+        return -loss
+    return macro_f1(dv.labels, predict(model, dv.docs, hierarchical, batch_size, device), n_labels)
 
 
 def train_epoch(model: nn.Module, loss_fn: nn.Module, optimizer: torch.optim.Optimizer, tr: Encoded,
-                batches: list[np.ndarray], device: torch.device) -> float:
+                batches: list[np.ndarray], hierarchical: bool, device: torch.device) -> float:
     model.train()
     total = 0.0
     for batch in batches:
-        ids = pad_batch([tr.ids[i] for i in batch]).to(device)
+        ids = collate([tr.docs[i] for i in batch], hierarchical).to(device)
         y = torch.from_numpy(tr.labels[batch]).to(device)
         optimizer.zero_grad(set_to_none=True)
         loss = loss_fn(model(ids), y)
         loss.backward()
         optimizer.step()
         total += float(loss.detach()) * len(batch)
-    return total / max(1, len(tr.ids))
+    return total / max(1, sum(len(b) for b in batches))
 
 
 @torch.no_grad()
-def predict_proba(model: nn.Module, seqs: Sequence[np.ndarray], batch_size: int, device: torch.device) -> np.ndarray:
-    """Class probabilities, in the order of ``seqs`` (batched by similar length)."""
+def predict_proba(model: nn.Module, docs: Sequence[Encoding], hierarchical: bool, batch_size: int,
+                  device: torch.device) -> np.ndarray:
+    """Class probabilities, in the order of ``docs`` (batched by similar length)."""
     model.eval()
-    order = np.argsort([len(s) for s in seqs], kind="stable")
-    out = np.zeros((len(seqs), 0), dtype=np.float32)
-    chunks = []
-    for start in range(0, len(order), max(batch_size, 256)):
-        idx = order[start:start + max(batch_size, 256)]
-        logits = model(pad_batch([seqs[i] for i in idx]).to(device))
-        chunks.append((idx, torch.softmax(logits.float(), dim=-1).cpu().numpy()))
-    if chunks:
-        out = np.zeros((len(seqs), chunks[0][1].shape[1]), dtype=np.float32)
-        for idx, probs in chunks:
-            out[idx] = probs
-    return out
+    order = np.argsort([n_tokens(d) for d in docs], kind="stable")
+    step = max(batch_size, 256)
+    out: np.ndarray | None = None
+    for start in range(0, len(order), step):
+        idx = order[start:start + step]
+        logits = model(collate([docs[i] for i in idx], hierarchical).to(device))
+        probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        if out is None:
+            out = np.zeros((len(docs), probs.shape[1]), dtype=np.float32)
+        out[idx] = probs
+    return out if out is not None else np.zeros((0, 0), dtype=np.float32)
 
 
-def predict(model: nn.Module, seqs: Sequence[np.ndarray], batch_size: int, device: torch.device) -> np.ndarray:
-    return predict_proba(model, seqs, batch_size, device).argmax(axis=1)
+def predict(model: nn.Module, docs: Sequence[Encoding], hierarchical: bool, batch_size: int,
+            device: torch.device) -> np.ndarray:
+    return predict_proba(model, docs, hierarchical, batch_size, device).argmax(axis=1)
 
 
 def checkpoint_config(settings: TrainSettings, space_info: dict[str, Any], labels: list[str],
-                      train: Sequence[Document], history: dict[str, Any], vocab: Vocabulary) -> dict[str, Any]:
+                      train: Sequence[Document], progress: Progress, vocab: Vocabulary) -> dict[str, Any]:
     counts = Counter(d.lang for d in train)
     return {
         "arch": settings.arch,
@@ -201,9 +289,9 @@ def checkpoint_config(settings: TrainSettings, space_info: dict[str, Any], label
         "space": space_info,
         "seed": settings.seed,
         "vocab_size": len(vocab) - 1,
-        "epochs": history["epochs"],
-        "best_epoch": history["best_epoch"],
-        "dev_macro_f1": history["dev_macro_f1"],
+        "epochs": progress.epoch,
+        "best_epoch": progress.best_epoch,
+        "dev_macro_f1": progress.best_score,
+        "world_size": settings.dist.world_size,
         "version": __version__,
     }
-

@@ -37,9 +37,10 @@ def make_app(help_text: str, epilog: str | None = None, **kwargs: Any) -> typer.
 class Session:
     """The I/O of one command run: stdin records in, records out, messages to stderr."""
 
-    def __init__(self, tool: str, quiet: bool = False, read_stdin: bool = True):
+    def __init__(self, tool: str, quiet: bool = False, read_stdin: bool = True, emit: bool = True):
         self.tool = tool
         self.quiet = quiet
+        self.emits = emit
         self.err = Console(stderr=True, quiet=quiet, highlight=False, soft_wrap=True)
         raw = _stdin_lines() if read_stdin else []
         self.records: list[dict[str, Any]] = rec.parse_records(raw)
@@ -58,7 +59,8 @@ class Session:
         return rec.of_kind(self.records, kind)
 
     def emit(self, record: dict[str, Any]) -> None:
-        rec.write_record(record, _stdout())
+        if self.emits:
+            rec.write_record(record, _stdout())
 
     def record(self, kind: str, **fields: Any) -> dict[str, Any]:
         record = rec.make_record(kind, self.tool, **fields)

@@ -9,6 +9,7 @@ import typer
 
 from cltc_tools.cli._common import Debug, Force, Quiet, Seed, Session, cli_errors, make_app, parse_langs, run
 from cltc_tools.dataset import load_split, stratified_holdout
+from cltc_tools.distributed import context_from_env, shutdown
 from cltc_tools.errors import InputError
 from cltc_tools.io.records import require_path
 from cltc_tools.io.space import Space, open_space
@@ -25,6 +26,14 @@ EPILOG = """Example (synthetic demo world):
 
 Spaces come from --space or from the space records on stdin (one model set per space). With one space, models
 are written to OUT/ARCH-MODE-LANGS; with several, to OUT/SPACE-NAME/ARCH-MODE-LANGS.
+
+Interrupted runs: every epoch leaves a snapshot beside the model (.NAME.progress); rerun the same command with
+--resume to keep finished models and continue the others where they stopped, with the same final result.
+
+Data-parallel training (gloo on CPU, nccl on GPU; rank 0 writes the models and records):
+
+  torchrun --standalone --nproc_per_node=2 -m cltc_tools.cli.train --arch cnn --mode multi \
+      --space runs/space --data demo/docs --out runs/models-ddp
 """
 
 app = make_app("Train text classifiers on documents JSONL in an embedding space.", epilog=EPILOG)
@@ -74,13 +83,18 @@ def train(
     dev_fraction: Annotated[float, typer.Option("--dev-fraction", help="Held-out share when no dev data.")] = 0.1,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "cpu",
     threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Keep finished models; continue interrupted runs from "
+                                         "their last epoch snapshot.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every epoch on stderr.")] = False,
     seed: Seed = 0,
     force: Force = False,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    session = Session(TOOL, quiet)
+    ctx = context_from_env()
+    session = Session(TOOL, quiet or not ctx.is_main, read_stdin=ctx.is_main, emit=ctx.is_main)
+    if ctx.active and not space:
+        raise InputError("under torchrun give the space with --space (stdin records reach rank 0 only)")
     if preset not in (None, "paper"):
         raise InputError(f"unknown preset {preset!r} (known: paper)")
     spec = ARCHS.get(arch)
@@ -99,7 +113,7 @@ def train(
     if not dev_docs:
         train_docs, dev_docs = stratified_holdout(train_docs, dev_fraction, seed)
         session.warn(f"no dev data: holding out {dev_fraction:.0%} of the training documents")
-    settings = TrainSettings(arch, mode, hparams, seed, Tokenizer(tokenizer, lowercase), device)
+    settings = TrainSettings(arch, mode, hparams, seed, Tokenizer(tokenizer, lowercase), device, resume, ctx)
     spaces = spaces_to_use(session, list(space or []))
     for sp, record in spaces:
         info = space_info(sp, record)
@@ -109,12 +123,14 @@ def train(
         session.log(f"{TOOL}: {arch} {mode} on space {info['name']} ({sp.path})")
         for model in train_models(sp, info, train_docs, dev_docs, settings, root, force, hook):
             c = model.config
+            kept = " (finished earlier, kept)" if model.reused else ""
             session.log(f"{TOOL}: {model.path}: best dev macro-F1 {c['dev_macro_f1']:.4f} at epoch "
-                        f"{c['best_epoch']}/{c['epochs']}")
+                        f"{c['best_epoch']}/{c['epochs']}{kept}")
             session.record("model", path=str(model.path), sha256=model.sha256, arch=arch, mode=mode,
                            train_langs=model.train_langs, space=info["path"], space_method=info["name"],
                            seed=seed, dev_macro_f1=round(c["dev_macro_f1"], 6), best_epoch=c["best_epoch"],
                            epochs=c["epochs"], params=hparams, inputs=[info["sha256"]])
+    shutdown(ctx)
 
 
 def _has_split(data: Path | None, split: str) -> bool:

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from cltc_tools.errors import OutputExistsError
+from cltc_tools.errors import InputError, OutputExistsError
 
 
 def check_writable(path: Path, force: bool) -> None:
@@ -24,6 +24,12 @@ def _remove(path: Path) -> None:
     else:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_dir(path: Path) -> None:
@@ -55,6 +61,7 @@ def atomic_dir(target: str | Path, force: bool = False) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private (0700); outputs get the usual mode
         yield tmp
         _replace(tmp, target)
     except BaseException:
@@ -66,6 +73,8 @@ def atomic_dir(target: str | Path, force: bool = False) -> Iterator[Path]:
 def atomic_file(target: str | Path, force: bool = False, mode: str = "wb") -> Iterator:
     """Yield an open file whose content replaces ``target`` only when the block succeeds."""
     target = Path(target)
+    if target.is_dir():  # never replace a whole folder by a file, even with --force
+        raise InputError("is a directory, expected a file name", target)
     check_writable(target, force)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)

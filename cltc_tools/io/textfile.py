@@ -44,6 +44,22 @@ def iter_lines(path: str | Path):
             for line_no, line in enumerate(handle, start=1):
                 yield line_no, line.rstrip("\n")
         except UnicodeDecodeError as err:
-            raise InputError(f"not UTF-8 text ({err.reason})", path, line_no + 1) from None
+            # decoding runs ahead in blocks, so line_no may lag behind: find the line itself
+            where = _first_undecodable_line(path) or line_no + 1
+            raise InputError(f"not UTF-8 text ({err.reason})", path, where) from None
         except (EOFError, OSError, gzip.BadGzipFile) as err:
             raise InputError(f"truncated or corrupt compressed data ({err})", path, line_no + 1) from None
+
+
+def _first_undecodable_line(path: str | Path) -> int | None:
+    """Number of the first line that is not UTF-8 (a byte 0x0A is never inside a UTF-8 character)."""
+    try:
+        with open_binary(path) as handle:
+            for line_no, raw in enumerate(handle, start=1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    return line_no
+    except (EOFError, OSError):
+        pass
+    return None

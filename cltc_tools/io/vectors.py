@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -139,11 +141,29 @@ def _chunks(lines: Iterator[tuple[int, str]], dim: int, path: Path):
         yield words, texts, starts
 
 
+@contextlib.contextmanager
+def _output(path: str | Path, force: bool, text: bool) -> Iterator[IO]:
+    """An atomic output file, gzip-compressed (reproducibly: no name, no mtime) when its name ends in .gz."""
+    path = Path(path)
+    with atomic_file(path, force=force, mode="wb") as raw:
+        packed = gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) if path.suffix == ".gz" else None
+        stream = packed or raw
+        wrapper = io.TextIOWrapper(stream, encoding="utf-8", newline="\n") if text else None
+        try:
+            yield wrapper or stream
+        finally:
+            if wrapper is not None:
+                wrapper.detach()  # flushes; leaves the byte stream open
+            if packed is not None:
+                packed.close()  # writes the gzip trailer; leaves the file open
+
+
 def write_vec(path: str | Path, words: Sequence[str], vectors: np.ndarray, force: bool = False) -> None:
-    """Write the .vec text format; float32 values are printed exactly (shortest round-trip repr)."""
-    if any(" " == w[-1:] for w in words):
-        raise InputError("a token ending in a space cannot be written to .vec")
-    with atomic_file(path, force=force, mode="w") as handle:
+    """Write the .vec text format (gzip if the name ends in .gz); float32 values are printed exactly."""
+    for word in words:
+        if word[-1:] == " " or "\n" in word or "\r" in word:
+            raise InputError(f"token {word!r} ends in a space or contains a line break: not representable in .vec")
+    with _output(path, force=force, text=True) as handle:
         handle.write(f"{len(words)} {vectors.shape[1]}\n")
         for start in range(0, len(words), CHUNK):
             block = np.asarray(vectors[start:start + CHUNK], dtype=np.float32)
@@ -206,7 +226,7 @@ def write_word2vec_bin(path: str | Path, words: Sequence[str], vectors: np.ndarr
     for word in words:
         if " " in word or "\n" in word:
             raise InputError(f"token {word!r} contains a space or newline: not representable in word2vec binary")
-    with atomic_file(path, force=force, mode="wb") as handle:
+    with _output(path, force=force, text=False) as handle:
         handle.write(f"{len(words)} {vectors.shape[1]}\n".encode())
         for start in range(0, len(words), CHUNK):
             block = np.asarray(vectors[start:start + CHUNK], dtype="<f4")
@@ -251,6 +271,8 @@ def read_fasttext_bin(path: str | Path, max_vocab: int | None = None) -> WordVec
 def detect_format(path: str | Path) -> str:
     """'bin' (fastText model), 'word2vec' (binary) or 'vec' (text), from the file's first bytes."""
     path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file" if not path.exists() else "not a regular file", path)
     with open(path, "rb") as handle:
         head = handle.read(4)
     if len(head) == 4 and int.from_bytes(head, "little") == FASTTEXT_MAGIC:

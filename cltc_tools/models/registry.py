@@ -21,6 +21,7 @@ class Arch:
     defaults: dict[str, Any]
     paper: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    hierarchical: bool = False  # True: input is [batch, sentences, words]; else [batch, words]
 
     def hparams(self, preset: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
         """Defaults, then the preset, then explicit overrides (None values ignored)."""

@@ -1,0 +1,108 @@
+"""Epoch snapshots of a training run, so that ``--resume`` continues exactly where an interrupted run stopped.
+
+A snapshot holds the model, the optimiser, the best weights so far and every random state (torch and numpy), in
+safetensors plus JSON (never pickle); it sits next to the model directory as ``.NAME.progress``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from cltc_tools.errors import InputError
+from cltc_tools.io.atomic import atomic_dir
+
+
+@dataclass
+class Snapshot:
+    epoch: int
+    best_score: float
+    best_epoch: int
+    model: dict[str, torch.Tensor]
+    best: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    numpy_rng: dict[str, Any]
+    torch_rng: torch.Tensor
+    fingerprint: str
+
+
+def progress_dir(model_dir: Path) -> Path:
+    return model_dir.parent / f".{model_dir.name}.progress"
+
+
+def _flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, Any] = {}
+    for pid, slots in state["state"].items():
+        for name, value in slots.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"opt.{pid}.{name}"] = value
+            else:
+                scalars[f"{pid}.{name}"] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        if key.startswith("opt."):
+            _, pid, name = key.split(".", 2)
+            state.setdefault(int(pid), {})[name] = value
+    for key, value in meta["scalars"].items():
+        pid, name = key.split(".", 1)
+        state.setdefault(int(pid), {})[name] = value
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def save_snapshot(model_dir: Path, snap: Snapshot) -> None:
+    """Replace the run's snapshot atomically (the previous one survives a crash mid-write)."""
+    opt_tensors, opt_meta = _flatten_optimizer(snap.optimizer)
+    tensors = {f"model.{k}": v for k, v in snap.model.items()}
+    tensors.update({f"best.{k}": v for k, v in snap.best.items()})
+    tensors.update(opt_tensors)
+    tensors["rng.torch"] = snap.torch_rng
+    meta = {"epoch": snap.epoch, "best_score": snap.best_score, "best_epoch": snap.best_epoch,
+            "optimizer": opt_meta, "numpy_rng": snap.numpy_rng, "fingerprint": snap.fingerprint}
+    with atomic_dir(progress_dir(model_dir), force=True) as tmp:
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp / "state.safetensors"))
+        (tmp / "state.json").write_text(json.dumps(meta))
+
+
+def load_snapshot(model_dir: Path, fingerprint: str) -> Snapshot | None:
+    """The last snapshot of this run, or None; a snapshot of different settings is refused."""
+    path = progress_dir(model_dir)
+    if not (path / "state.json").is_file():
+        return None
+    try:
+        meta = json.loads((path / "state.json").read_text())
+        tensors = load_file(str(path / "state.safetensors"))
+    except (ValueError, OSError, SafetensorError) as err:
+        raise InputError(f"unreadable training snapshot ({err}); remove it to start afresh", path) from None
+    if meta.get("fingerprint") != fingerprint:
+        raise InputError("snapshot of a run with other data or settings; remove it or drop --resume", path)
+    pick = lambda prefix: {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}  # noqa: E731
+    return Snapshot(meta["epoch"], meta["best_score"], meta["best_epoch"], pick("model."), pick("best."),
+                    _unflatten_optimizer(tensors, meta["optimizer"]), meta["numpy_rng"], tensors["rng.torch"],
+                    fingerprint)
+
+
+def drop_snapshot(model_dir: Path) -> None:
+    shutil.rmtree(progress_dir(model_dir), ignore_errors=True)
+
+
+def numpy_state(rng: np.random.Generator) -> dict[str, Any]:
+    return rng.bit_generator.state
+
+
+def restore_numpy(state: dict[str, Any]) -> np.random.Generator:
+    rng = np.random.default_rng()
+    rng.bit_generator.state = state
+    return rng
