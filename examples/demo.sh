@@ -6,9 +6,9 @@ out=${1:-demo-run}
 w=$out/world
 cltc-data demo --out "$w" --force --quiet > /dev/null
 cltc-align --method procrustes --pivot en \
-    --space "$w"/spaces/{en,de,fr,it} \
-    --dict "$w"/dictionaries/{de,fr,it}-en.train.txt \
-    --eval-dict "$w"/dictionaries/{de,fr,it}-en.test.txt \
+    --space="$w"/spaces/{en,de,fr,it} \
+    --dict="$w"/dictionaries/{de,fr,it}-en.train.txt \
+    --eval-dict="$w"/dictionaries/{de,fr,it}-en.test.txt \
     --out "$out/space" --force \
   | cltc-train --arch mlp --mode mono --data "$w/docs" --out "$out/models" --force \
   | cltc-train --arch mlp --mode multi --data "$w/docs" --out "$out/models" --force \

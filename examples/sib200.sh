@@ -14,8 +14,8 @@ for lang in en de fr it; do
 done > "$out/import.jsonl"
 cat "$out/import.jsonl" \
   | cltc-align --method procrustes --pivot en --normalize unit,center,unit \
-      --dict "$data"/dictionaries/{de,fr,it}-en.0-5000.txt \
-      --eval-dict "$data"/dictionaries/{de,fr,it}-en.5000-6500.txt \
+      --dict="$data"/dictionaries/{de,fr,it}-en.0-5000.txt \
+      --eval-dict="$data"/dictionaries/{de,fr,it}-en.5000-6500.txt \
       --out "$out/space-procrustes" --force \
   | tee "$out/align.jsonl" \
   | cltc-train --arch mlp --mode mono --tokenizer eltec --data "$data/sib200" --out "$out/models" --seed "$seed" --force \

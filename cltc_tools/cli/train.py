@@ -21,7 +21,7 @@ TOOL = "cltc-train"
 EPILOG = """Example (synthetic demo world):
 
   cltc-data demo --out demo
-  cltc-align --method procrustes --space demo/spaces/{en,de,fr,it} --dict demo/dictionaries/{de,fr,it}-en.train.txt --out runs/space \\
+  cltc-align --method procrustes --space=demo/spaces/{en,de,fr,it} --dict=demo/dictionaries/{de,fr,it}-en.train.txt --out runs/space \\
     | cltc-train --arch mlp --mode multi --data demo/docs --out runs/models
 
 Spaces come from --space or from the space records on stdin (one model set per space). With one space, models
