@@ -4,6 +4,8 @@ from typer.testing import CliRunner
 
 from cltc_tools.cli.eval import app as eval_app
 from cltc_tools.cli.train import app as train_app
+from cltc_tools.io.space import LangBlock, open_space, write_space
+from worlds import make_tiny_world
 
 runner = CliRunner()
 
@@ -64,3 +66,27 @@ def test_language_missing_from_the_space_is_exit_2(tiny_world, model_stream, tmp
     test.write_text('{"lang": "sw", "text": "habari", "label": "alpha"}\n')
     result = runner.invoke(eval_app, ["--test", str(test)], input=model_stream)
     assert result.exit_code == 2 and "sw" in result.stderr and "--space" in result.stderr
+
+
+def test_zero_shot_on_a_language_added_to_the_space_after_training(tmp_path):
+    """Train on English alone in an English-only space; evaluate French through a later space in the same
+    coordinate system."""
+    world = make_tiny_world(tmp_path / "w", langs=("en", "fr"), n_train={"en": 150, "fr": 30})
+    full = open_space(world / "space")
+    write_space(tmp_path / "en-only", [full.block("en")])
+    trained = runner.invoke(train_app, ["--mode", "mono", "--space", str(tmp_path / "en-only"), "--train",
+                                        str(world / "docs" / "en" / "train.jsonl"), "--dev",
+                                        str(world / "docs" / "en" / "dev.jsonl"), "--out", str(tmp_path / "m"),
+                                        "-q", "--epochs", "15"])
+    assert trained.exit_code == 0, trained.output
+    model = str(tmp_path / "m" / "mlp-mono-en")
+    no_space = runner.invoke(eval_app, ["--model", model, "--data", str(world / "docs"), "--langs", "fr"])
+    assert no_space.exit_code == 2 and "--space" in no_space.stderr
+    later = tmp_path / "en-fr"
+    write_space(later, [full.block("en"), LangBlock("fr", full.words("fr"), full.lang_vectors("fr"))])
+    result = runner.invoke(eval_app, ["--model", model, "--space", str(later), "--data", str(world / "docs"),
+                                      "--langs", "fr", "-q"])
+    assert result.exit_code == 0, result.output
+    m = parse(result.stdout)[0]
+    assert m["test_lang"] == "fr" and m["zero_shot_space"] is True and m["train_langs"] == ["en"]
+    assert m["macro_f1"] > 0.7  # chance is 1/3
