@@ -1,0 +1,146 @@
+"""cltc-align through its command line: flags, stdin records, errors, atomic and protected outputs."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from cltc_tools.cli.align import app
+from cltc_tools.io.space import LangBlock, open_space, write_space
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data(tmp_path):
+    """en and de spaces where de is a rotated, noisy copy of en; train and test dictionaries."""
+    rng = np.random.default_rng(0)
+    en = rng.standard_normal((60, 8)).astype(np.float32)
+    q, _ = np.linalg.qr(rng.standard_normal((8, 8)))
+    de = (en @ q.T + 0.05 * rng.standard_normal((60, 8))).astype(np.float32)
+    en_words, de_words = [f"e{i}" for i in range(60)], [f"d{i}" for i in range(60)]
+    write_space(tmp_path / "en", [LangBlock("en", en_words, en)])
+    write_space(tmp_path / "de", [LangBlock("de", de_words, de)])
+    write_space(tmp_path / "multi", [LangBlock("de", de_words, de), LangBlock("en", en_words, en)])
+    (tmp_path / "de-en.train.txt").write_text("".join(f"d{i} e{i}\n" for i in range(40)) + "dx ex\n")
+    (tmp_path / "de-en.test.txt").write_text("".join(f"d{i} e{i}\n" for i in range(40, 60)) + "dmissing e1\n")
+    (tmp_path / "de-en.empty.txt").write_text("\n")
+    return tmp_path
+
+
+def align(data, *args, input=None):
+    base = ["--dict", str(data / "de-en.train.txt"), "--eval-dict", str(data / "de-en.test.txt"), "--device", "cpu"]
+    return runner.invoke(app, [*base, *args], input=input)
+
+
+def records(result):
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_unknown_method_exits_2_listing_the_known_ones(data):
+    result = align(data, "--method", "unknown", "--space", str(data / "de"), "--space", str(data / "en"),
+                   "--out", str(data / "out"))
+    assert result.exit_code == 2
+    assert "procrustes" in result.stderr and "Traceback" not in result.stderr
+    assert not (data / "out").exists()
+
+
+def test_spaces_from_flags_and_from_stdin_records_give_the_same_space(data):
+    flags = align(data, "--space", str(data / "de"), "--space", str(data / "en"), "--out", str(data / "a"))
+    assert flags.exit_code == 0, flags.stderr
+    space, metrics = records(flags)
+    piped = [{"kind": "space", "schema": 1, "path": str(data / name)} for name in ("de", "en")]
+    stdin = "".join(json.dumps(r) + "\n" for r in piped)
+    result = align(data, "--out", str(data / "b"), input=stdin)
+    assert result.exit_code == 0, result.stderr
+    out = records(result)
+    assert out[:2] == piped  # records read are passed through first, unchanged
+    assert out[2]["sha256"] == space["sha256"]
+    assert out[3]["nn"] == metrics["nn"] and out[3]["csls"] == metrics["csls"]
+
+
+def test_space_record_and_output_space(data):
+    result = align(data, "--space", str(data / "de"), "--space", str(data / "en"), "--out", str(data / "a"),
+                   "--normalize", "unit,center,unit")
+    space, metrics = records(result)
+    assert space["kind"] == "space" and space["langs"] == ["en", "de"] and space["name"] == "procrustes"
+    assert space["params"]["pivot"] == "en" and space["params"]["normalize"] == ["unit", "center", "unit"]
+    assert space["params"]["pairs"] == {"de": 40} and len(space["inputs"]) == 3
+    opened = open_space(data / "a")
+    assert opened.sha256 == space["sha256"] and list(opened.langs) == ["en", "de"]
+    assert opened.provenance[-1]["params"] == space["params"]
+    assert metrics["kind"] == "translation-metrics" and metrics["space"] == str(data / "a")
+    assert (metrics["src_lang"], metrics["tgt_lang"], metrics["src_words"], metrics["covered_words"]) == (
+        "de", "en", 21, 20)
+    assert metrics["nn"]["p@1"] == 100.0 and metrics["nn_all"]["p@1"] == round(100 * 20 / 21, 2)
+    assert set(metrics["csls"]) == {"p@1", "p@5", "p@10"}
+    assert "de-en  NN P@1 100.00" in result.stderr and "coverage 20/21" in result.stderr
+    assert "1 with a word missing" in result.stderr
+
+
+def test_pivot_rows_are_kept_and_a_multilingual_input_works(data):
+    result = align(data, "--space", str(data / "multi"), "--out", str(data / "m"))
+    assert result.exit_code == 0, result.stderr
+    separate = align(data, "--space", str(data / "de"), "--space", str(data / "en"), "--out", str(data / "s"))
+    assert records(result)[0]["sha256"] == records(separate)[0]["sha256"]
+    assert np.array_equal(open_space(data / "m").lang_vectors("en"), open_space(data / "en").lang_vectors("en"))
+
+
+def test_identical_pseudo_dictionary_names_the_space(data):
+    result = runner.invoke(app, ["--space", str(data / "multi"), "--dict", "identical", "--out", str(data / "i")])
+    assert result.exit_code == 2 and "no identical strings" in result.stderr
+    write_space(data / "en2", [LangBlock("en", [f"d{i}" for i in range(60)], open_space(data / "en").vectors)])
+    result = runner.invoke(app, ["--space", str(data / "de"), "--space", str(data / "en2"), "--dict", "identical",
+                                 "--identical-max", "30", "--out", str(data / "i")])
+    assert result.exit_code == 0, result.stderr
+    space = records(result)[0]
+    assert space["name"] == "procrustes-identical" and space["params"]["pairs"] == {"de": 30}
+
+
+def test_existing_output_is_not_overwritten_without_force(data):
+    args = ["--space", str(data / "de"), "--space", str(data / "en"), "--out", str(data / "a")]
+    assert align(data, *args).exit_code == 0
+    before = (data / "a" / "space.json").read_bytes()
+    again = align(data, *args, "--normalize", "unit")
+    assert again.exit_code == 2 and "--force" in again.stderr
+    assert (data / "a" / "space.json").read_bytes() == before
+    forced = align(data, *args, "--normalize", "unit", "--force")
+    assert forced.exit_code == 0 and (data / "a" / "space.json").read_bytes() != before
+
+
+@pytest.mark.parametrize("flag", ["--dict", "--eval-dict"])
+def test_empty_dictionary_exits_2_naming_the_file_and_writes_nothing(data, flag):
+    empty = str(data / "de-en.empty.txt")
+    result = runner.invoke(app, ["--space", str(data / "de"), "--space", str(data / "en"), "--dict",
+                                 str(data / "de-en.train.txt"), flag, empty, "--out", str(data / "out")])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"cltc-align: {empty}: ") and "Traceback" not in result.stderr
+    assert not (data / "out").exists() and not list(data.glob(".out*"))
+    assert result.stdout == ""
+
+
+def test_dictionary_without_usable_pairs_exits_2(data):
+    (data / "de-en.oov.txt").write_text("foo bar\n")
+    result = runner.invoke(app, ["--space", str(data / "de"), "--space", str(data / "en"), "--dict",
+                                 str(data / "de-en.oov.txt"), "--out", str(data / "out")])
+    assert result.exit_code == 2 and str(data / "de-en.oov.txt") in result.stderr
+    assert not (data / "out").exists()
+
+
+def test_help_shows_an_example():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "cltc-align --method procrustes --space" in result.stdout and "--eval-dict" in result.stdout
+
+
+def test_a_dictionary_from_the_pivot_is_read_the_other_way_round(data):
+    (data / "en-de.train.txt").write_text("".join(f"e{i} d{i}\n" for i in range(40)))
+    common = ["--space", str(data / "multi"), "--eval-dict", str(data / "de-en.test.txt"), "--device", "cpu"]
+    forward = runner.invoke(app, [*common, "--dict", str(data / "de-en.train.txt"), "--out", str(data / "f")])
+    reverse = runner.invoke(app, [*common, "--dict", str(data / "en-de.train.txt"), "--out", str(data / "r")])
+    assert reverse.exit_code == 0, reverse.stderr
+    assert records(reverse)[0]["sha256"] == records(forward)[0]["sha256"]
+    other = runner.invoke(app, ["--space", str(data / "multi"), "--dict", str(data / "de-en.train.txt"),
+                                "--pivot", "fr", "--out", str(data / "x")])
+    assert other.exit_code == 2 and "pivot language 'fr'" in other.stderr

@@ -1,0 +1,115 @@
+"""Word-translation P@k (NN and CSLS) against a brute-force plain-numpy implementation."""
+
+import numpy as np
+import pytest
+import torch
+
+from cltc_tools.align.dictionary import index_pairs
+from cltc_tools.align.translation import (
+    best_rank, mean_knn_similarity, rows_per_block, unit_rows, word_translation,
+)
+from cltc_tools.io.dictionaries import Dictionary
+
+
+def brute_force(src, tgt, gold, csls_k, ks=(1, 5, 10)):
+    """Plain loops over words: gold maps a source row to its in-vocabulary target rows."""
+    S = src / np.linalg.norm(src, axis=1, keepdims=True)
+    T = tgt / np.linalg.norm(tgt, axis=1, keepdims=True)
+    r_T = [np.sort(S[i] @ T.T)[::-1][:csls_k].mean() for i in range(len(S))]
+    r_S = [np.sort(T[j] @ S.T)[::-1][:csls_k].mean() for j in range(len(T))]
+    hits = {"nn": dict.fromkeys(ks, 0), "csls": dict.fromkeys(ks, 0)}
+    for i, targets in gold.items():
+        cos = S[i] @ T.T
+        csls = [2 * cos[j] - r_T[i] - r_S[j] for j in range(len(T))]
+        for name, score in (("nn", cos), ("csls", np.array(csls))):
+            order = list(np.argsort(-score))
+            rank = min(order.index(j) for j in targets)
+            for k in ks:
+                hits[name][k] += rank < k
+    return hits
+
+
+@pytest.fixture
+def case():
+    """A noisy 'translation' of 80 source words among 120 target words, with OOV and multi-target pairs."""
+    rng = np.random.default_rng(7)
+    tgt = rng.standard_normal((120, 16)).astype(np.float32)
+    truth = rng.permutation(120)[:80]
+    src = (tgt[truth] + 1.3 * rng.standard_normal((80, 16))).astype(np.float32)
+    src_words = [f"s{i}" for i in range(80)]
+    tgt_words = [f"t{j}" for j in range(120)]
+    pairs = [(f"s{i}", f"t{truth[i]}") for i in range(0, 80, 2)]
+    pairs += [(f"s{i}", f"t{(truth[i] + 1) % 120}") for i in range(0, 80, 6)]  # second translations
+    pairs += [("oov-src", "t1"), ("s3", "oov-tgt"), ("oov2", "oov3")]  # s3 has no in-vocab translation
+    d = Dictionary("xx", "yy", pairs, path="xx-yy.txt")
+    idx = index_pairs(d, {w: i for i, w in enumerate(src_words)}, {w: j for j, w in enumerate(tgt_words)})
+    return src, tgt, idx
+
+
+def gold_of(idx, n_src=10**9, n_tgt=10**9):
+    gold = {}
+    for i, j in zip(idx.src, idx.tgt):
+        if i < n_src and j < n_tgt:
+            gold.setdefault(int(i), set()).add(int(j))
+    return gold
+
+
+@pytest.mark.parametrize("batch_size", [None, 1, 7])
+def test_precision_matches_brute_force(case, batch_size):
+    src, tgt, idx = case
+    gold = gold_of(idx)
+    scores = word_translation(src, tgt, idx, csls_k=4, batch_size=batch_size, device="cpu")
+    hits = brute_force(src, tgt, gold, csls_k=4)
+    assert scores.covered_words == len(gold) == 40
+    assert scores.src_words == 43  # 40 covered + s3 + 2 OOV source words
+    for name in ("nn", "csls"):
+        assert getattr(scores, name) == {f"p@{k}": round(100 * h / 40, 2) for k, h in hits[name].items()}
+        assert getattr(scores, f"{name}_all") == {f"p@{k}": round(100 * h / 43, 2) for k, h in hits[name].items()}
+    assert scores.csls["p@1"] != scores.nn["p@1"]  # the case is not degenerate
+
+
+def test_vocabulary_cap_searches_only_the_most_frequent_words(case):
+    src, tgt, idx = case
+    scores = word_translation(src, tgt, idx, csls_k=3, vocab=60, device="cpu")
+    gold = gold_of(idx, 60, 60)
+    hits = brute_force(src[:60], tgt[:60], gold, csls_k=3)
+    assert scores.covered_words == len(gold)
+    assert scores.csls == {f"p@{k}": round(100 * h / len(gold), 2) for k, h in hits["csls"].items()}
+    assert scores.nn == {f"p@{k}": round(100 * h / len(gold), 2) for k, h in hits["nn"].items()}
+
+
+def test_perfect_translation_scores_100():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 5)).astype(np.float32)
+    d = Dictionary("a", "b", [(f"w{i}", f"w{i}") for i in range(30)] + [("zz", "w0")])
+    idx = index_pairs(d, {f"w{i}": i for i in range(30)}, {f"w{i}": i for i in range(30)})
+    scores = word_translation(X, X, idx, device="cpu")
+    assert scores.nn["p@1"] == scores.csls["p@1"] == 100.0
+    assert scores.nn_all["p@1"] == round(100 * 30 / 31, 2) and scores.coverage == round(30 / 31, 4)
+
+
+def test_mean_knn_similarity_is_the_mean_of_the_k_largest_cosines():
+    rng = np.random.default_rng(1)
+    A, B = rng.standard_normal((17, 6)), rng.standard_normal((23, 6))
+    r = mean_knn_similarity(unit_rows(A, torch.device("cpu")), unit_rows(B, torch.device("cpu")), 5, block=4)
+    An, Bn = A / np.linalg.norm(A, axis=1)[:, None], B / np.linalg.norm(B, axis=1)[:, None]
+    assert np.allclose(r.numpy(), np.sort(An @ Bn.T, axis=1)[:, -5:].mean(axis=1), atol=1e-6)
+
+
+def test_best_rank_takes_the_best_placed_gold_translation():
+    ranked = np.array([[4, 2, 9], [1, 0, 3]])
+    rank = best_rank(ranked, np.array([0, 0, 1]), np.array([9, 2, 7]))
+    assert rank[0] == 1 and rank[1] > 10**6
+
+
+def test_block_fits_the_memory_budget():
+    rows = rows_per_block(200_000)
+    assert rows * 200_000 * 4 <= 256 * 2**20 < (rows + 1) * 200_000 * 4
+    assert rows_per_block(10, batch_size=3) == 3 and rows_per_block(10**12) == 1
+
+
+def test_no_covered_word_scores_zero_everywhere(case):
+    src, tgt, idx = case
+    scores = word_translation(src, tgt, idx, vocab=1, device="cpu")
+    assert scores.covered_words == 0 and scores.nn == scores.csls_all == {"p@1": 0.0, "p@5": 0.0, "p@10": 0.0}
+    assert "coverage 0/43" in scores.line("xx", "yy")
