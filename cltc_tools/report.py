@@ -111,7 +111,7 @@ def _markdown(rows: Sequence[dict[str, Any]]) -> str:
     lines: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     for r in rows:
         lines.setdefault((r["lang"], r["row"]), {})[r["arch"]] = r
-    header = ["lang", ""] + [f"{a} {s}" for a in archs for s in ("F1", "P", "R")]
+    header = ["lang", "setting"] + [f"{a} {s}" for a in archs for s in ("F1", "P", "R")]
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for (lang, row), cells in lines.items():
         values = []
