@@ -67,3 +67,28 @@ def test_existing_output_needs_force(tiny_world, tmp_path):
     again = runner.invoke(app, args)
     assert again.exit_code == 2 and "--force" in again.stderr
     assert runner.invoke(app, [*args, "--force"]).exit_code == 0
+
+
+def test_malformed_jsonl_line_is_exit_2_with_file_and_line(tiny_world, tmp_path):
+    bad = tmp_path / "train.jsonl"
+    bad.write_text('{"lang": "en", "text": "enw1", "label": "alpha"}\n{"lang": "en", "text": "enw2", "label": \n')
+    result = runner.invoke(app, ["--space", str(tiny_world / "space"), "--train", str(bad), "--out",
+                                 str(tmp_path / "m")])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"cltc-train: {bad}:2: invalid JSON")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "m").exists()
+
+
+def test_wrong_vector_dimension_in_the_space_is_exit_2(tiny_world, tmp_path):
+    import shutil
+
+    import numpy as np
+
+    broken = tmp_path / "space"
+    shutil.copytree(tiny_world / "space", broken)
+    np.save(broken / "vectors.npy", np.zeros((400, 7), dtype=np.float32))
+    result = runner.invoke(app, ["--space", str(broken), "--data", str(tiny_world / "docs"), "--out",
+                                 str(tmp_path / "m")])
+    assert result.exit_code == 2 and "dim 16" in result.stderr and "space.json" in result.stderr
+    assert not (tmp_path / "m").exists()
