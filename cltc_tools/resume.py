@@ -38,28 +38,36 @@ def progress_dir(model_dir: Path) -> Path:
     return model_dir.parent / f".{model_dir.name}.progress"
 
 
-def _flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def _flatten_optimizer(states: dict[str, dict[str, Any]]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Optimiser state dicts (one per part) as named tensors plus JSON-able scalars."""
     tensors: dict[str, torch.Tensor] = {}
-    scalars: dict[str, Any] = {}
-    for pid, slots in state["state"].items():
-        for name, value in slots.items():
-            if isinstance(value, torch.Tensor):
-                tensors[f"opt.{pid}.{name}"] = value
-            else:
-                scalars[f"{pid}.{name}"] = value
-    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+    meta: dict[str, Any] = {}
+    for part, state in states.items():
+        scalars: dict[str, Any] = {}
+        for pid, slots in state["state"].items():
+            for name, value in slots.items():
+                if isinstance(value, torch.Tensor):
+                    tensors[f"opt.{part}.{pid}.{name}"] = value
+                else:
+                    scalars[f"{pid}.{name}"] = value
+        meta[part] = {"param_groups": state["param_groups"], "scalars": scalars}
+    return tensors, meta
 
 
-def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
-    state: dict[int, dict[str, Any]] = {}
-    for key, value in tensors.items():
-        if key.startswith("opt."):
-            _, pid, name = key.split(".", 2)
+def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    states: dict[str, dict[str, Any]] = {}
+    for part, part_meta in meta.items():
+        state: dict[int, dict[str, Any]] = {}
+        prefix = f"opt.{part}."
+        for key, value in tensors.items():
+            if key.startswith(prefix):
+                pid, name = key[len(prefix):].split(".", 1)
+                state.setdefault(int(pid), {})[name] = value
+        for key, value in part_meta["scalars"].items():
+            pid, name = key.split(".", 1)
             state.setdefault(int(pid), {})[name] = value
-    for key, value in meta["scalars"].items():
-        pid, name = key.split(".", 1)
-        state.setdefault(int(pid), {})[name] = value
-    return {"state": state, "param_groups": meta["param_groups"]}
+        states[part] = {"state": state, "param_groups": part_meta["param_groups"]}
+    return states
 
 
 def save_snapshot(model_dir: Path, snap: Snapshot) -> None:

@@ -25,6 +25,7 @@ from cltc_tools.io.space import Space
 from cltc_tools.metrics import class_weights, macro_f1
 from cltc_tools.models import ARCHS
 from cltc_tools.models.registry import Arch
+from cltc_tools.optim import ClassifierOptimizer
 from cltc_tools.resume import Snapshot, drop_snapshot, load_snapshot, numpy_state, restore_numpy, save_snapshot
 from cltc_tools.tokenize import Tokenizer
 
@@ -182,6 +183,10 @@ def fit(space: Space, space_info: dict[str, Any], train: Sequence[Document], dev
 def _parallel(model: nn.Module, settings: TrainSettings, device: torch.device) -> nn.Module:
     if not settings.dist.active:
         return model
+    if device.type == "cuda":  # NCCL reduces dense gradients only
+        for module in model.modules():
+            if isinstance(module, nn.Embedding):
+                module.sparse = False
     ids = [device.index] if device.type == "cuda" else None
     return nn.parallel.DistributedDataParallel(model, device_ids=ids)
 
@@ -192,7 +197,7 @@ def run_training(arch: Arch, model: nn.Module, loss_fn: nn.Module, tr: Encoded, 
     """Epochs of Adam steps until dev macro-F1 has not improved for ``patience`` epochs."""
     hp = settings.hparams
     net = _parallel(model, settings, device)
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=hp["lr"])
+    optimizer = ClassifierOptimizer(model, hp["lr"])
     state = start_or_resume(model, optimizer, settings, out_dir, fingerprint)
     lengths = [n_tokens(d) for d in tr.docs]
     for epoch in range(state.epoch + 1, hp["max_epochs"] + 1):
@@ -212,7 +217,7 @@ def run_training(arch: Arch, model: nn.Module, loss_fn: nn.Module, tr: Encoded, 
     return state
 
 
-def start_or_resume(model: nn.Module, optimizer: torch.optim.Optimizer, settings: TrainSettings, out_dir: Path,
+def start_or_resume(model: nn.Module, optimizer: ClassifierOptimizer, settings: TrainSettings, out_dir: Path,
                     fingerprint: str) -> Progress:
     snap = load_snapshot(out_dir, fingerprint) if settings.resume else None
     if snap is None:
@@ -224,7 +229,7 @@ def start_or_resume(model: nn.Module, optimizer: torch.optim.Optimizer, settings
     return Progress(snap.epoch, snap.best_score, snap.best_epoch, snap.best, restore_numpy(snap.numpy_rng))
 
 
-def snapshot(model: nn.Module, optimizer: torch.optim.Optimizer, state: Progress, fingerprint: str) -> Snapshot:
+def snapshot(model: nn.Module, optimizer: ClassifierOptimizer, state: Progress, fingerprint: str) -> Snapshot:
     return Snapshot(state.epoch, state.best_score, state.best_epoch, model.state_dict(), state.best_state,
                     optimizer.state_dict(), numpy_state(state.rng), torch.get_rng_state(), fingerprint)
 
@@ -237,14 +242,14 @@ def dev_score(model: nn.Module, dv: Encoded, n_labels: int, hierarchical: bool, 
     return macro_f1(dv.labels, predict(model, dv.docs, hierarchical, batch_size, device), n_labels)
 
 
-def train_epoch(model: nn.Module, loss_fn: nn.Module, optimizer: torch.optim.Optimizer, tr: Encoded,
+def train_epoch(model: nn.Module, loss_fn: nn.Module, optimizer: ClassifierOptimizer, tr: Encoded,
                 batches: list[np.ndarray], hierarchical: bool, device: torch.device) -> float:
     model.train()
     total = 0.0
     for batch in batches:
         ids = collate([tr.docs[i] for i in batch], hierarchical).to(device)
         y = torch.from_numpy(tr.labels[batch]).to(device)
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad()
         loss = loss_fn(model(ids), y)
         loss.backward()
         optimizer.step()

@@ -41,5 +41,5 @@ def register_arch(arch: Arch) -> Arch:
 
 
 def embedding_layer(weights: torch.Tensor, fine_tune: bool) -> nn.Embedding:
-    layer = nn.Embedding.from_pretrained(weights.clone(), freeze=not fine_tune, padding_idx=0)
-    return layer
+    """Pretrained word vectors; row 0 is padding. Sparse gradients, so a step updates only the rows in the batch."""
+    return nn.Embedding.from_pretrained(weights.clone(), freeze=not fine_tune, padding_idx=0, sparse=True)
