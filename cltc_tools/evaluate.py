@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -105,4 +106,12 @@ def score_language(lang: str, docs: Sequence[Document], pred: np.ndarray, labels
     index = {label: i for i, label in enumerate(all_labels)}
     gold = [index[str(d.label)] for d in docs]
     metrics = classification_metrics(gold, pred.tolist(), all_labels)
+    metrics["outcomes"] = outcomes(docs, gold, pred.tolist())
     return LangResult(lang, metrics, list(docs), [labels[i] for i in pred], unseen)
+
+
+def outcomes(docs: Sequence[Document], gold: list[int], pred: list[int]) -> dict[str, Any]:
+    """Gold and predicted label indices per test document (into ``confusion.labels``), and a fingerprint of the
+    document ids, so that two models' results on the same test set can be compared document by document."""
+    ids = hashlib.sha256("\n".join(d.id for d in docs).encode()).hexdigest()
+    return {"docs_sha256": ids, "gold": gold, "pred": pred}

@@ -39,4 +39,4 @@ def test_csv_to_file(tmp_path):
     out = tmp_path / "t.csv"
     result = runner.invoke(app, ["--format", "csv", "--out", str(out)], input=STREAM)
     assert result.exit_code == 0
-    assert out.read_text().startswith("lang,row,arch,space,F1,P,R\n")
+    assert out.read_text().startswith("lang,row,arch,space,F1,P,R,F1_std,P_std,R_std,seeds,p_value\n")

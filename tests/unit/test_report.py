@@ -1,6 +1,10 @@
 import pytest
 
-from cltc_tools.report import cells_from_records, comparison_table, render
+import numpy as np
+
+from cltc_tools.render import render_tables
+from cltc_tools.report import (Cell, bootstrap_macro_f1, cells_from_records, comparison_table, paired_bootstrap,
+                               spaces_table, translation_table, wide_comparison, zero_shot_tables)
 
 # The paper's Table 6 (FT-MLP, macro F1/P/R in percent) for EN and IT: mono and the six multilingual spaces.
 TABLE6 = {
@@ -42,10 +46,66 @@ def test_seeds_are_averaged_and_zero_shot_mono_rows_excluded():
 
 
 def test_formats():
-    rows = comparison_table(cells_from_records(records()))
-    md = render(rows, "markdown")
-    assert "| EN | best multi | 92.07 (sem) |" in md
-    csv = render(rows, "csv")
-    assert csv.splitlines()[0] == "lang,row,arch,space,F1,P,R"
-    assert '"row": "gain"' in render(rows, "json")
+    table = wide_comparison(comparison_table(cells_from_records(records())))
+    md = render_tables([table], "markdown")
+    assert "| EN | best multi | 92.07 (sem) | 93.14 | 91.02 |" in md
+    assert render_tables([table], "csv").splitlines()[0] == "lang,setting,ft-mlp F1,ft-mlp P,ft-mlp R"
+    tex = render_tables([table], "latex")
+    assert r"\begin{tabular}" in tex and r"92.07 (sem) & 93.14 & 91.02 \\" in tex
+    assert "<td>92.07 (sem)</td>" in render_tables([table], "html")
+    assert '"setting": "gain"' in render_tables([table], "json")
+
+
+def run(seed, f1, gold, pred, mode="multi", lang="de", train=("de", "en")):
+    return {"kind": "metrics", "arch": "mlp", "mode": mode, "train_langs": list(train), "test_lang": lang,
+            "space_method": "s", "seed": seed, "macro_f1": f1, "macro_precision": f1, "macro_recall": f1,
+            "confusion": {"labels": ["a", "b"]}, "outcomes": {"docs_sha256": "x", "gold": gold, "pred": pred}}
+
+
+def test_mean_and_std_over_seeds():
+    cells = cells_from_records([run(s, v, [0], [0]) for s, v in ((1, 0.5), (2, 0.7), (3, 0.6))])
+    assert cells[0].scores["macro_f1"] == 60.0 and round(cells[0].stds["macro_f1"], 6) == 10.0
+    table = wide_comparison(comparison_table(cells))
+    assert table.rows[0]["mlp F1"] == "60.00 ± 10.00 (s)"
+
+
+def test_bootstrap_macro_f1_of_the_whole_sample_is_the_macro_f1():
+    gold, pred = np.array([0, 0, 1, 1, 2]), np.array([0, 1, 1, 1, 0])
+    from cltc_tools.metrics import macro_f1
+
+    whole = bootstrap_macro_f1(gold, pred, np.arange(5)[None, :], 3)
+    assert whole[0] == macro_f1(gold, pred, 3)
+
+
+def test_paired_bootstrap_separates_a_real_gain_from_noise():
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 2, 300)
+    good = np.where(rng.random(300) < 0.9, gold, 1 - gold)
+    bad = np.where(rng.random(300) < 0.6, gold, 1 - gold)
+    also_bad = np.where(rng.random(300) < 0.6, gold, 1 - gold)
+    mono = Cell("mlp", "mono", "de", "s", {}, {}, (run(0, 0, gold.tolist(), bad.tolist(), "mono", train=("de",)),))
+    multi = Cell("mlp", "multi", "de", "s", {}, {}, (run(0, 0, gold.tolist(), good.tolist()),))
+    same = Cell("mlp", "multi", "de", "s", {}, {}, (run(0, 0, gold.tolist(), also_bad.tolist()),))
+    assert paired_bootstrap(mono, multi) < 0.01
+    assert paired_bootstrap(mono, same) > 0.05
+    other_docs = Cell("mlp", "multi", "de", "s", {}, {}, ({**run(0, 0, [0], [0]), "outcomes": {"docs_sha256": "y",
+                                                          "gold": [0], "pred": [0]}},))
+    assert paired_bootstrap(mono, other_docs) is None
+
+
+def test_spaces_zero_shot_and_translation_tables():
+    recs = list(records()) + [
+        {"kind": "metrics", "arch": "mlp", "mode": "mono", "train_langs": ["en"], "test_lang": "de",
+         "space_method": "p", "macro_f1": 0.4, "macro_precision": 0.4, "macro_recall": 0.4},
+        {"kind": "metrics", "arch": "mlp", "mode": "mono", "train_langs": ["en"], "test_lang": "en",
+         "space_method": "p", "macro_f1": 0.9, "macro_precision": 0.9, "macro_recall": 0.9},
+        {"kind": "translation-metrics", "name": "procrustes", "src_lang": "de", "tgt_lang": "en",
+         "nn": {"p@1": 30.0}, "csls": {"p@1": 35.5}, "nn_all": {"p@1": 20.0}, "csls_all": {"p@1": 22.0},
+         "covered_words": 874, "src_words": 1500},
+    ]
+    spaces = spaces_table(cells_from_records(recs))
+    assert [r["embeddings"] for r in spaces.rows][:2] == ["mono", "multi(cca)"]
+    zero = zero_shot_tables(recs)
+    assert len(zero) == 1 and zero[0].rows == [{"train \\ test": "en", "en": "90.00", "de": "40.00"}]
+    assert translation_table(recs).rows[0]["CSLS P@1"] == 35.5
 
