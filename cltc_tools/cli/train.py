@@ -32,7 +32,7 @@ Interrupted runs: every epoch leaves a snapshot beside the model (.NAME.progress
 
 Data-parallel training (gloo on CPU, nccl on GPU; rank 0 writes the models and records):
 
-  torchrun --standalone --nproc_per_node=2 -m cltc_tools.cli.train --arch cnn --mode multi \
+  torchrun --standalone --nproc_per_node=2 -m cltc_tools.cli.train --arch cnn --mode multi \\
       --space runs/space --data demo/docs --out runs/models-ddp
 """
 
