@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,61 @@ def load_config(path: str | Path) -> dict[str, Any]:
     for key in ("arch", "hparams", "labels", "mode", "train_langs", "space"):
         if key not in config:
             raise InputError(f"missing field {key!r}", config_path)
+    _check_config(config, config_path)
     return config
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(x, str) for x in value)
+
+
+def _check_config(config: dict[str, Any], path: Path) -> None:
+    """Types and ranges of every field that evaluation uses, so that a damaged config is an input error."""
+    from cltc_tools.models import ARCHS
+
+    if not isinstance(config["arch"], str):
+        raise InputError("field 'arch' must be a string", path)
+    try:
+        arch = ARCHS.get(config["arch"])
+    except InputError as err:
+        raise InputError(err.problem, path) from None
+    labels = config["labels"]
+    if not _strings(labels) or not labels or len(set(labels)) != len(labels):
+        raise InputError("field 'labels' must be a non-empty list of distinct strings", path)
+    if config["mode"] not in ("mono", "multi"):
+        raise InputError("field 'mode' must be 'mono' or 'multi'", path)
+    if not _strings(config["train_langs"]) or not config["train_langs"]:
+        raise InputError("field 'train_langs' must be a non-empty list of language codes", path)
+    space = config["space"]
+    if not isinstance(space, dict) or not isinstance(space.get("path"), str):
+        raise InputError("field 'space' must be an object with a 'path'", path)
+    for key in ("name", "method", "sha256"):
+        if key in space and not isinstance(space[key], str):
+            raise InputError(f"field 'space.{key}' must be a string", path)
+    if not isinstance(config.get("tokenizer", {}), dict):
+        raise InputError("field 'tokenizer' must be an object", path)
+    hparams = config["hparams"]
+    if not isinstance(hparams, dict):
+        raise InputError("field 'hparams' must be an object", path)
+    for key, default in arch.defaults.items():
+        if key not in hparams:
+            raise InputError(f"missing hyper-parameter {key!r} of architecture {arch.name!r}", path)
+        if not _same_kind(hparams[key], default):
+            raise InputError(f"hyper-parameter {key!r} must be like {default!r}, found {hparams[key]!r}"[:200], path)
+
+
+def _same_kind(value: Any, default: Any) -> bool:
+    """A hyper-parameter of the type of its default: bool, a non-negative int or finite number, a list of ints."""
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return type(value) is int and 0 <= value < 1 << 31
+    if isinstance(default, float):
+        return type(value) in (int, float) and math.isfinite(value) and value >= 0
+    if isinstance(default, list):
+        return (isinstance(value, list) and bool(value)
+                and all(type(x) is int and 0 < x < 1 << 16 for x in value))
+    return True
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
@@ -75,13 +130,41 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise InputError(f"checkpoint lacks {WEIGHTS} (weights in other formats are not loaded)", path)
     try:
         state = load_file(str(weights))
-    except (SafetensorError, OSError, ValueError) as err:
+    except (SafetensorError, OSError, ValueError, MemoryError) as err:
         raise InputError(f"unreadable weights ({err})", weights) from None
+    embedding = state.get("embedding.weight")
+    if embedding is None or embedding.ndim != 2 or embedding.dtype != torch.float32 or embedding.shape[0] < 1:
+        raise InputError("weights lack a float32 [rows, dim] 'embedding.weight' tensor", weights)
+    vocab = _read_vocab(path / "vocab.txt")
+    if len(vocab) + 1 != embedding.shape[0]:
+        raise InputError(f"vocab.txt has {len(vocab)} lines but the embedding has {embedding.shape[0] - 1} "
+                         "word rows (plus padding)", path / "vocab.txt")
+    return Checkpoint(path, config, state, vocab)
+
+
+def _read_vocab(path: Path) -> list[tuple[str, str]]:
+    if not path.is_file():
+        raise InputError("checkpoint lacks vocab.txt", path.parent)
     vocab = []
-    with open(path / "vocab.txt", encoding="utf-8", newline="\n") as handle:
-        for line_no, line in enumerate(handle, start=1):
+    with open(path, "rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise InputError(f"not UTF-8 text ({err.reason})", path, line_no) from None
             lang, sep, tok = line.rstrip("\n").partition("\t")
             if not sep:
-                raise InputError("expected 'lang<TAB>token'", path / "vocab.txt", line_no)
+                raise InputError("expected 'lang<TAB>token'", path, line_no)
             vocab.append((lang, tok))
-    return Checkpoint(path, config, state, vocab)
+    return vocab
+
+
+def embedding_blocks(ckpt: Checkpoint) -> list:
+    """The tuned embedding rows of a checkpoint, one block per language (rows in vocabulary order)."""
+    from cltc_tools.io.space import LangBlock
+
+    weights = ckpt.state["embedding.weight"].numpy()[1:]
+    rows: dict[str, list[int]] = {}
+    for i, (lang, _) in enumerate(ckpt.vocab):
+        rows.setdefault(lang, []).append(i)
+    return [LangBlock(lang, [ckpt.vocab[i][1] for i in idx], weights[idx]) for lang, idx in sorted(rows.items())]

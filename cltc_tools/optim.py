@@ -6,6 +6,7 @@ here; LazyAdam (as in TensorFlow Addons) updates the moments of the rows that re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -15,13 +16,21 @@ from torch import nn
 class ClassifierOptimizer:
     """torch.optim.Adam over dense parameters plus torch.optim.SparseAdam over sparse embedding tables."""
 
-    def __init__(self, model: nn.Module, lr: float):
-        sparse, dense = [], []
-        for module in model.modules():
-            if isinstance(module, nn.Embedding) and module.sparse and module.weight.requires_grad:
-                sparse.append(module.weight)
+    def __init__(self, model: nn.Module, lr: float, modules: Sequence[nn.Module] | None = None):
+        """Optimise ``model``'s parameters, or only those of ``modules`` (sub-modules of it) when given."""
+        owners = list(modules) if modules is not None else [model]
+        sparse, seen = [], set()
+        for owner in owners:
+            for module in owner.modules():
+                if isinstance(module, nn.Embedding) and module.sparse and module.weight.requires_grad:
+                    sparse.append(module.weight)
         sparse_ids = {id(p) for p in sparse}
-        dense = [p for p in model.parameters() if p.requires_grad and id(p) not in sparse_ids]
+        dense = []
+        for owner in owners:
+            for p in owner.parameters():
+                if p.requires_grad and id(p) not in sparse_ids and id(p) not in seen:
+                    seen.add(id(p))
+                    dense.append(p)
         self.parts: dict[str, torch.optim.Optimizer] = {}
         if dense:
             self.parts["dense"] = torch.optim.Adam(dense, lr=lr)
@@ -42,3 +51,18 @@ class ClassifierOptimizer:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for name, opt in self.parts.items():
             opt.load_state_dict(state[name])
+
+
+class Optimizers:
+    """Several optimisers stepped separately but saved and restored together (multi-task training)."""
+
+    def __init__(self, **named: ClassifierOptimizer):
+        self.named = named
+
+    def state_dict(self) -> dict[str, Any]:
+        return {f"{name}-{part}": state for name, opt in self.named.items()
+                for part, state in opt.state_dict().items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name, opt in self.named.items():
+            opt.load_state_dict({part: state[f"{name}-{part}"] for part in opt.parts})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ class Snapshot:
     numpy_rng: dict[str, Any]
     torch_rng: torch.Tensor
     fingerprint: str
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 def progress_dir(model_dir: Path) -> Path:
@@ -78,7 +79,8 @@ def save_snapshot(model_dir: Path, snap: Snapshot) -> None:
     tensors.update(opt_tensors)
     tensors["rng.torch"] = snap.torch_rng
     meta = {"epoch": snap.epoch, "best_score": snap.best_score, "best_epoch": snap.best_epoch,
-            "optimizer": opt_meta, "numpy_rng": snap.numpy_rng, "fingerprint": snap.fingerprint}
+            "optimizer": opt_meta, "numpy_rng": snap.numpy_rng, "fingerprint": snap.fingerprint,
+            "history": snap.history}
     with atomic_dir(progress_dir(model_dir), force=True) as tmp:
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp / "state.safetensors"))
         (tmp / "state.json").write_text(json.dumps(meta))
@@ -94,12 +96,16 @@ def load_snapshot(model_dir: Path, fingerprint: str) -> Snapshot | None:
         tensors = load_file(str(path / "state.safetensors"))
     except (ValueError, OSError, SafetensorError) as err:
         raise InputError(f"unreadable training snapshot ({err}); remove it to start afresh", path) from None
-    if meta.get("fingerprint") != fingerprint:
+    if not isinstance(meta, dict) or meta.get("fingerprint") != fingerprint:
         raise InputError("snapshot of a run with other data or settings; remove it or drop --resume", path)
     pick = lambda prefix: {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}  # noqa: E731
-    return Snapshot(meta["epoch"], meta["best_score"], meta["best_epoch"], pick("model."), pick("best."),
-                    _unflatten_optimizer(tensors, meta["optimizer"]), meta["numpy_rng"], tensors["rng.torch"],
-                    fingerprint)
+    try:
+        return Snapshot(meta["epoch"], meta["best_score"], meta["best_epoch"], pick("model."), pick("best."),
+                        _unflatten_optimizer(tensors, meta["optimizer"]), meta["numpy_rng"], tensors["rng.torch"],
+                        fingerprint, meta.get("history", []))
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise InputError(f"damaged training snapshot ({type(err).__name__}: {err}); remove it to start afresh",
+                         path) from None
 
 
 def drop_snapshot(model_dir: Path) -> None:

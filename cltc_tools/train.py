@@ -21,11 +21,13 @@ from cltc_tools.errors import InputError
 from cltc_tools.features import (Encoding, Vocabulary, build_vocabulary, collate, encode, length_buckets, n_tokens,
                                  space_rows, tokenize_docs)
 from cltc_tools.io.documents import Document
+from cltc_tools.io.parallel import SentencePair
 from cltc_tools.io.space import Space
 from cltc_tools.metrics import class_weights, macro_f1
 from cltc_tools.models import ARCHS
 from cltc_tools.models.registry import Arch
-from cltc_tools.optim import ClassifierOptimizer
+from cltc_tools.multitask import ParallelData, SentenceAlignment, pairs_for_languages
+from cltc_tools.optim import ClassifierOptimizer, Optimizers
 from cltc_tools.resume import Snapshot, drop_snapshot, load_snapshot, numpy_state, restore_numpy, save_snapshot
 from cltc_tools.tokenize import Tokenizer
 
@@ -43,6 +45,7 @@ class TrainSettings:
     device: str = "cpu"
     resume: bool = False
     dist: DistContext = field(default_factory=DistContext)
+    parallel: Sequence[SentencePair] = ()
 
 
 @dataclass
@@ -69,6 +72,7 @@ class Progress:
     best_epoch: int
     best_state: dict[str, torch.Tensor]
     rng: np.random.Generator
+    history: list[dict[str, float]] = field(default_factory=list)
 
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
@@ -139,7 +143,8 @@ def run_fingerprint(settings: TrainSettings, space_info: dict[str, Any], train: 
     """Identifies a run (settings, space, data), so that a snapshot resumes only the run that made it."""
     digest = hashlib.sha256(json.dumps([settings.arch, settings.mode, settings.hparams, settings.seed,
                                         settings.tokenizer.to_json(), space_info.get("sha256"),
-                                        settings.dist.world_size], sort_keys=True, default=str).encode())
+                                        settings.dist.world_size, len(settings.parallel)],
+                                       sort_keys=True, default=str).encode())
     for doc in (*train, *dev):
         digest.update(f"{doc.lang}\t{doc.id}\t{doc.label}\t{doc.text}\n".encode())
     return digest.hexdigest()
@@ -157,7 +162,10 @@ def fit(space: Space, space_info: dict[str, Any], train: Sequence[Document], dev
         raise InputError(f"training data has {len(labels)} label(s); at least 2 are needed")
     train_tokens = tokenize_docs(train, settings.tokenizer, arch.hierarchical)
     dev_tokens = tokenize_docs(dev, settings.tokenizer, arch.hierarchical)
-    vocab = build_vocabulary(list(train) + list(dev), train_tokens + dev_tokens, space)
+    parallel = parallel_data(arch, settings, sorted({d.lang for d in train}))
+    extra_docs = (parallel.src + parallel.tgt) if parallel else []
+    extra_tokens = (parallel.src_tokens + parallel.tgt_tokens) if parallel else []
+    vocab = build_vocabulary(list(train) + list(dev) + extra_docs, train_tokens + dev_tokens + extra_tokens, space)
     if len(vocab) == 1:
         raise InputError("no token of the training documents has a vector in the space "
                          "(check --tokenizer and the space's languages)", space.path)
@@ -168,9 +176,10 @@ def fit(space: Space, space_info: dict[str, Any], train: Sequence[Document], dev
     model = arch.build(torch.from_numpy(space_rows(space, vocab.entries)), len(labels), hp).to(device)
     weights = class_weights(np.bincount(tr.labels, minlength=len(labels)))
     loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32, device=device))
+    task = SentenceAlignment(model, *parallel.encode(vocab), hp, device) if parallel else None
     fingerprint = run_fingerprint(settings, space_info, train, dev)
     progress = run_training(arch, model, loss_fn, tr, dv, len(labels), settings, device, out_dir, fingerprint,
-                            on_epoch)
+                            on_epoch, task)
     config = checkpoint_config(settings, space_info, labels, train, progress, vocab)
     sha = ""
     if settings.dist.is_main:
@@ -178,6 +187,19 @@ def fit(space: Space, space_info: dict[str, Any], train: Sequence[Document], dev
         drop_snapshot(out_dir)
     settings.dist.barrier()
     return TrainedModel(out_dir, sha, sorted({d.lang for d in train}), config)
+
+
+def parallel_data(arch: Arch, settings: TrainSettings, langs: list[str]) -> ParallelData | None:
+    """Parallel sentences for an architecture with the sentence-alignment task (None for the others)."""
+    if arch.auxiliary != "sent-ali":
+        return None
+    if settings.dist.active:
+        raise InputError(f"{arch.name} trains two tasks alternately; run it in a single process (no torchrun)")
+    pairs = pairs_for_languages(settings.parallel, langs)
+    if not pairs:
+        raise InputError(f"{arch.name} needs parallel sentences for {', '.join(langs)}: give --parallel FILE "
+                         "or pipe a corpus record")
+    return ParallelData.from_pairs(pairs, settings.tokenizer)
 
 
 def _parallel(model: nn.Module, settings: TrainSettings, device: torch.device) -> nn.Module:
@@ -193,31 +215,37 @@ def _parallel(model: nn.Module, settings: TrainSettings, device: torch.device) -
 
 def run_training(arch: Arch, model: nn.Module, loss_fn: nn.Module, tr: Encoded, dv: Encoded, n_labels: int,
                  settings: TrainSettings, device: torch.device, out_dir: Path, fingerprint: str,
-                 on_epoch: EpochHook | None) -> Progress:
-    """Epochs of Adam steps until dev macro-F1 has not improved for ``patience`` epochs."""
+                 on_epoch: EpochHook | None, task: SentenceAlignment | None = None) -> Progress:
+    """Epochs of Adam steps until dev macro-F1 has not improved for ``patience`` epochs; with a task, every
+    classification step is followed by one step of the task (alternating training with two optimisers)."""
     hp = settings.hparams
     net = _parallel(model, settings, device)
     optimizer = ClassifierOptimizer(model, hp["lr"])
-    state = start_or_resume(model, optimizer, settings, out_dir, fingerprint)
+    saved = Optimizers(cls=optimizer, ali=task.optimizer) if task else optimizer
+    state = start_or_resume(model, saved, settings, out_dir, fingerprint)
     lengths = [n_tokens(d) for d in tr.docs]
     for epoch in range(state.epoch + 1, hp["max_epochs"] + 1):
         if epoch - state.best_epoch > hp["patience"]:
             break
         batches = settings.dist.shard(length_buckets(lengths, hp["batch_size"], state.rng))
-        loss = train_epoch(net, loss_fn, optimizer, tr, batches, arch.hierarchical, device)
+        if task:
+            task.plan_epoch(state.rng)
+        loss = train_epoch(net, loss_fn, optimizer, tr, batches, arch.hierarchical, device, task)
         score = dev_score(model, dv, n_labels, arch.hierarchical, hp["batch_size"], device, loss)
+        state.history.append({"epoch": epoch, "loss": loss, "dev_macro_f1": score,
+                              **(task.monitor_scores() if task else {})})
         if score > state.best_score:
             state.best_score, state.best_epoch = score, epoch
             state.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         state.epoch = epoch
         if settings.dist.is_main:
-            save_snapshot(out_dir, snapshot(model, optimizer, state, fingerprint))
+            save_snapshot(out_dir, snapshot(model, saved, state, fingerprint))
         if on_epoch:
-            on_epoch({"epoch": epoch, "loss": loss, "dev_macro_f1": score, "best": state.best_score})
+            on_epoch({**state.history[-1], "best": state.best_score})
     return state
 
 
-def start_or_resume(model: nn.Module, optimizer: ClassifierOptimizer, settings: TrainSettings, out_dir: Path,
+def start_or_resume(model: nn.Module, optimizer: ClassifierOptimizer | Optimizers, settings: TrainSettings, out_dir: Path,
                     fingerprint: str) -> Progress:
     snap = load_snapshot(out_dir, fingerprint) if settings.resume else None
     if snap is None:
@@ -226,12 +254,15 @@ def start_or_resume(model: nn.Module, optimizer: ClassifierOptimizer, settings: 
     model.load_state_dict(snap.model)
     optimizer.load_state_dict(snap.optimizer)
     torch.set_rng_state(snap.torch_rng)
-    return Progress(snap.epoch, snap.best_score, snap.best_epoch, snap.best, restore_numpy(snap.numpy_rng))
+    return Progress(snap.epoch, snap.best_score, snap.best_epoch, snap.best, restore_numpy(snap.numpy_rng),
+                    list(snap.history))
 
 
-def snapshot(model: nn.Module, optimizer: ClassifierOptimizer, state: Progress, fingerprint: str) -> Snapshot:
+def snapshot(model: nn.Module, optimizer: ClassifierOptimizer | Optimizers, state: Progress,
+             fingerprint: str) -> Snapshot:
     return Snapshot(state.epoch, state.best_score, state.best_epoch, model.state_dict(), state.best_state,
-                    optimizer.state_dict(), numpy_state(state.rng), torch.get_rng_state(), fingerprint)
+                    optimizer.state_dict(), numpy_state(state.rng), torch.get_rng_state(), fingerprint,
+                    state.history)
 
 
 def dev_score(model: nn.Module, dv: Encoded, n_labels: int, hierarchical: bool, batch_size: int,
@@ -239,11 +270,14 @@ def dev_score(model: nn.Module, dv: Encoded, n_labels: int, hierarchical: bool, 
     """Dev macro-F1; without dev documents, the negative training loss."""
     if not dv.docs:
         return -loss
-    return macro_f1(dv.labels, predict(model, dv.docs, hierarchical, batch_size, device), n_labels)
+    # a dev label the training data lacks (-1) is one more class that is never predicted, as at evaluation
+    gold = np.where(dv.labels < 0, n_labels, dv.labels)
+    return macro_f1(gold, predict(model, dv.docs, hierarchical, batch_size, device), n_labels + 1)
 
 
 def train_epoch(model: nn.Module, loss_fn: nn.Module, optimizer: ClassifierOptimizer, tr: Encoded,
-                batches: list[np.ndarray], hierarchical: bool, device: torch.device) -> float:
+                batches: list[np.ndarray], hierarchical: bool, device: torch.device,
+                task: SentenceAlignment | None = None) -> float:
     model.train()
     total = 0.0
     for batch in batches:
@@ -254,6 +288,8 @@ def train_epoch(model: nn.Module, loss_fn: nn.Module, optimizer: ClassifierOptim
         loss.backward()
         optimizer.step()
         total += float(loss.detach()) * len(batch)
+        if task:
+            task.step()
     return total / max(1, sum(len(b) for b in batches))
 
 
@@ -297,6 +333,7 @@ def checkpoint_config(settings: TrainSettings, space_info: dict[str, Any], label
         "epochs": progress.epoch,
         "best_epoch": progress.best_epoch,
         "dev_macro_f1": progress.best_score,
+        "history": progress.history,
         "world_size": settings.dist.world_size,
         "version": __version__,
     }

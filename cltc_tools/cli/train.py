@@ -11,8 +11,10 @@ from cltc_tools.cli._common import Debug, Force, Quiet, Seed, Session, cli_error
 from cltc_tools.dataset import load_split, stratified_holdout
 from cltc_tools.distributed import context_from_env, shutdown
 from cltc_tools.errors import InputError
+from cltc_tools.checkpoint import embedding_blocks, load_checkpoint
+from cltc_tools.io.parallel import SentencePair, read_parallel
 from cltc_tools.io.records import require_path
-from cltc_tools.io.space import Space, open_space
+from cltc_tools.io.space import Space, open_space, write_space
 from cltc_tools.models import ARCHS
 from cltc_tools.tokenize import STYLES, Tokenizer
 from cltc_tools.train import TrainSettings, train_models
@@ -83,6 +85,15 @@ def train(
     dev_fraction: Annotated[float, typer.Option("--dev-fraction", help="Held-out share when no dev data.")] = 0.1,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "cpu",
     threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch.")] = None,
+    parallel: Annotated[Optional[list[Path]], typer.Option(
+        "--parallel", help="Parallel sentences JSONL (repeatable) for the +sent-ali architectures.")] = None,
+    ali_loss: Annotated[Optional[str], typer.Option(
+        "--ali-loss", help="+sent-ali alignment loss: cosine (eq. 6) or contrastive (with in-batch negatives).")] = None,
+    max_pairs: Annotated[Optional[int], typer.Option("--max-pairs", help="Read at most N pairs per file.")] = None,
+    max_train_docs: Annotated[Optional[int], typer.Option(
+        "--max-train-docs", help="Low-data regime: at most N training documents (stratified by label).")] = None,
+    export_space: Annotated[Optional[Path], typer.Option(
+        "--export-space", help="Also write each model's tuned embeddings as a space under this folder.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Keep finished models; continue interrupted runs from "
                                          "their last epoch snapshot.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every epoch on stderr.")] = False,
@@ -104,7 +115,7 @@ def train(
         torch.set_num_threads(threads)
     hparams = spec.hparams(preset, {"max_epochs": max_epochs, "patience": patience, "lr": lr,
                                     "batch_size": batch_size, "dropout": dropout, "max_len": max_len,
-                                    "fine_tune": fine_tune})
+                                    "fine_tune": fine_tune, "ali_loss": ali_loss})
     chosen = parse_langs(langs)
     if not data and not train_files:
         raise InputError("no training data: use --data DIR or --train FILE")
@@ -113,7 +124,14 @@ def train(
     if not dev_docs:
         train_docs, dev_docs = stratified_holdout(train_docs, dev_fraction, seed)
         session.warn(f"no dev data: holding out {dev_fraction:.0%} of the training documents")
-    settings = TrainSettings(arch, mode, hparams, seed, Tokenizer(tokenizer, lowercase), device, resume, ctx)
+    if max_train_docs is not None:
+        train_docs = low_data(train_docs, max_train_docs, seed)
+    unseen = sorted({str(d.label) for d in dev_docs} - {str(d.label) for d in train_docs})
+    if unseen:
+        session.warn("dev labels not in the training data (they count as errors in dev macro-F1): "
+                     f"{', '.join(unseen[:10])}{' ...' if len(unseen) > 10 else ''}")
+    pairs = load_pairs(session, list(parallel or []), max_pairs) if spec.auxiliary else []
+    settings = TrainSettings(arch, mode, hparams, seed, Tokenizer(tokenizer, lowercase), device, resume, ctx, pairs)
     spaces = spaces_to_use(session, list(space or []))
     for sp, record in spaces:
         info = space_info(sp, record)
@@ -130,7 +148,36 @@ def train(
                            train_langs=model.train_langs, space=info["path"], space_method=info["name"],
                            seed=seed, dev_macro_f1=round(c["dev_macro_f1"], 6), best_epoch=c["best_epoch"],
                            epochs=c["epochs"], params=hparams, inputs=[info["sha256"]])
+            if export_space and ctx.is_main:
+                export_embeddings(session, model.path, export_space / model.path.name, arch, force)
     shutdown(ctx)
+
+
+def load_pairs(session: Session, files: list[Path], max_pairs: int | None) -> list[SentencePair]:
+    """Parallel sentences from --parallel files, or else from the corpus records on stdin."""
+    paths = files or [require_path(r) for r in session.of_kind("corpus")]
+    pairs: list[SentencePair] = []
+    for path in paths:
+        pairs.extend(read_parallel(path, max_pairs))
+    return pairs
+
+
+def low_data(docs: list, limit: int, seed: int) -> list:
+    """At most ``limit`` training documents, the same share of every label (the paper's low-data regime)."""
+    if limit >= len(docs):
+        return docs
+    _, kept = stratified_holdout(docs, limit / len(docs), seed)
+    return kept
+
+
+def export_embeddings(session: Session, model_dir: Path, out: Path, arch: str, force: bool) -> None:
+    """The model's tuned embedding rows as a space, derived from (so superseding) the space it trained on."""
+    ckpt = load_checkpoint(model_dir)
+    sha = write_space(out, embedding_blocks(ckpt), provenance=[{"tool": TOOL, "method": "fine-tuned",
+                                                                 "model": str(model_dir)}], force=force)
+    session.record("space", path=str(out), sha256=sha, langs=sorted({lang for lang, _ in ckpt.vocab}),
+                   method="fine-tuned", name=f"{arch}-tuned", params={"model": str(model_dir)},
+                   inputs=[ckpt.config["space"].get("sha256", "")])
 
 
 def _has_split(data: Path | None, split: str) -> bool:

@@ -50,9 +50,14 @@ class GRUAttention(nn.Module):
         self.out = nn.Linear(2 * hp["units"], n_classes)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        lengths = (ids != 0).sum(dim=1)
-        doc = self.encoder(self.dropout(self.embedding(ids)), lengths)
-        return self.out(self.dropout(doc))
+        return self.out(self.dropout(self.encode_sentences(ids)))
+
+    def encode_sentences(self, ids: torch.Tensor) -> torch.Tensor:
+        """[N, W] word ids -> [N, 2u] text vectors (the whole short text is one sentence)."""
+        return self.encoder(self.dropout(self.embedding(ids)), (ids != 0).sum(dim=1))
+
+    def alignment_modules(self) -> list[nn.Module]:
+        return [self.embedding, self.encoder]
 
 
 GRU_ATT = register_arch(Arch(

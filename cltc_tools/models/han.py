@@ -44,6 +44,13 @@ class HAN(nn.Module):
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         return self.out(self.dropout(self.encoder(self.embedding(ids), ids)))
 
+    def encode_sentences(self, ids: torch.Tensor) -> torch.Tensor:
+        """[N, W] word ids -> [N, 2u] sentence vectors of the shared word-level encoder (alignment task)."""
+        return self.encoder.encode_sentences(self.embedding(ids), ids)
+
+    def alignment_modules(self) -> list[nn.Module]:
+        return [self.embedding, self.encoder.words]
+
 
 HAN_ARCH = register_arch(Arch(
     name="han",

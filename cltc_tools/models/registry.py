@@ -22,6 +22,7 @@ class Arch:
     paper: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     hierarchical: bool = False  # True: input is [batch, sentences, words]; else [batch, words]
+    auxiliary: str | None = None  # "sent-ali": classification alternated with sentence alignment
 
     def hparams(self, preset: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
         """Defaults, then the preset, then explicit overrides (None values ignored)."""

@@ -92,3 +92,30 @@ def test_wrong_vector_dimension_in_the_space_is_exit_2(tiny_world, tmp_path):
                                  str(tmp_path / "m")])
     assert result.exit_code == 2 and "dim 16" in result.stderr and "space.json" in result.stderr
     assert not (tmp_path / "m").exists()
+
+
+def test_sent_ali_architecture_with_parallel_file_and_exported_space(tiny_world, tmp_path):
+    import random
+
+    from cltc_tools.io.space import open_space
+
+    rng = random.Random(0)
+    lines = []
+    for _ in range(300):
+        words = [rng.randrange(200) for _ in range(6)]
+        lines.append(orjson.dumps({"src_lang": "de", "src": " ".join(f"dew{w}" for w in words), "tgt_lang": "en",
+                                   "tgt": " ".join(f"enw{w}" for w in words)}).decode())
+    parallel = tmp_path / "de-en.jsonl"
+    parallel.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(app, ["--arch", "gru-att+sent-ali", "--space", str(tiny_world / "space"), "--data",
+                                 str(tiny_world / "docs"), "--parallel", str(parallel), "--out", str(tmp_path / "m"),
+                                 "--export-space", str(tmp_path / "tuned"), "--epochs", "2", "-q"])
+    assert result.exit_code == 0, result.output
+    model, space = records(result.stdout)
+    assert model["kind"] == "model" and model["arch"] == "gru-att+sent-ali"
+    assert space["kind"] == "space" and space["method"] == "fine-tuned" and space["langs"] == ["de", "en"]
+    assert space["inputs"] == [model["inputs"][0]]  # derived from the space the model trained on
+    assert set(open_space(space["path"]).langs) == {"de", "en"}
+    missing = runner.invoke(app, ["--arch", "han+sent-ali", "--space", str(tiny_world / "space"), "--data",
+                                  str(tiny_world / "docs"), "--out", str(tmp_path / "m2")])
+    assert missing.exit_code == 2 and "--parallel" in missing.stderr

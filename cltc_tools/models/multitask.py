@@ -1,0 +1,36 @@
+"""Classifiers multi-tasked with sentence alignment (M'hamdi et al. 2019, sec. 3.2 and Table 5(d)).
+
+The same networks as ``han`` and ``gru-att``; training alternates a classification step with an alignment step on
+parallel sentences that shares the embedding layer and the word-level encoder (see cltc_tools.multitask).
+"""
+
+from __future__ import annotations
+
+from cltc_tools.models.gru_att import GRUAttention
+from cltc_tools.models.han import HAN
+from cltc_tools.models.registry import Arch, register_arch
+
+TABLE_5D = {"units": 50, "dropout": 0.5, "lr": 1e-3, "ali_lr": 1e-2, "beta": 1e-10, "batch_size": 15,
+            "ali_batch_size": 15, "patience": 20, "ali_loss": "cosine"}
+# 1 - cos(S, T) alone is minimised by an encoder that maps every sentence to one vector, which also ends the
+# classification; the default adds in-batch negatives (--preset paper keeps eq. 6 as published).
+DEFAULTS = {**TABLE_5D, "ali_loss": "contrastive", "max_epochs": 200, "fine_tune": True}
+
+HAN_SENT_ALI = register_arch(Arch(
+    name="han+sent-ali",
+    build=HAN,
+    defaults={**DEFAULTS, "max_len": 512},
+    paper=TABLE_5D,
+    description="HAN multi-tasked with sentence alignment (eq. 6), two Adam optimisers (1e-3, 1e-2)",
+    hierarchical=True,
+    auxiliary="sent-ali",
+))
+
+GRU_ATT_SENT_ALI = register_arch(Arch(
+    name="gru-att+sent-ali",
+    build=GRUAttention,
+    defaults={**DEFAULTS, "max_len": 256},
+    paper=TABLE_5D,
+    description="bi-GRU with attention multi-tasked with sentence alignment, for short texts",
+    auxiliary="sent-ali",
+))
