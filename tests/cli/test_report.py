@@ -40,3 +40,16 @@ def test_csv_to_file(tmp_path):
     result = runner.invoke(app, ["--format", "csv", "--out", str(out)], input=STREAM)
     assert result.exit_code == 0
     assert out.read_text().startswith("lang,row,arch,space,F1,P,R,F1_std,P_std,R_std,seeds,p_value\n")
+
+
+def test_all_tables_and_figures(tmp_path):
+    translation = orjson.dumps({"kind": "translation-metrics", "name": "procrustes", "src_lang": "de", "tgt_lang": "en",
+                                "nn": {"p@1": 30.0}, "csls": {"p@1": 35.0}, "nn_all": {"p@1": 20.0},
+                                "csls_all": {"p@1": 22.0}, "covered_words": 9, "src_words": 10}).decode() + "\n"
+    result = runner.invoke(app, ["--table", "all", "--format", "latex", "--plot", str(tmp_path / "fig")],
+                           input=STREAM + translation)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count(r"\begin{tabular}") == 3  # comparison, spaces, translation
+    for name in ("gain.png", "translation.png"):
+        assert (tmp_path / "fig" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert runner.invoke(app, ["--table", "nope"], input=STREAM).exit_code == 2
