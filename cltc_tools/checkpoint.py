@@ -75,6 +75,7 @@ def _strings(value: Any) -> bool:
 def _check_config(config: dict[str, Any], path: Path) -> None:
     """Types and ranges of every field that evaluation uses, so that a damaged config is an input error."""
     from cltc_tools.models import ARCHS
+    from cltc_tools.tokenize import Tokenizer
 
     if not isinstance(config["arch"], str):
         raise InputError("field 'arch' must be a string", path)
@@ -97,6 +98,10 @@ def _check_config(config: dict[str, Any], path: Path) -> None:
             raise InputError(f"field 'space.{key}' must be a string", path)
     if not isinstance(config.get("tokenizer", {}), dict):
         raise InputError("field 'tokenizer' must be an object", path)
+    try:
+        Tokenizer.from_json(config.get("tokenizer", {}))
+    except InputError as err:
+        raise InputError(f"field 'tokenizer': {err.problem}", path) from None
     hparams = config["hparams"]
     if not isinstance(hparams, dict):
         raise InputError("field 'hparams' must be an object", path)

@@ -22,11 +22,13 @@ class InputError(CLTCError):
         super().__init__(self.render())
 
     def render(self) -> str:
+        """One line: line breaks inside the problem (from a library's message) become spaces."""
+        problem = " ".join(self.problem.splitlines())
         if self.path is None:
-            return self.problem
+            return problem
         if self.line is None:
-            return f"{self.path}: {self.problem}"
-        return f"{self.path}:{self.line}: {self.problem}"
+            return f"{self.path}: {problem}"
+        return f"{self.path}:{self.line}: {problem}"
 
 
 class OutputExistsError(InputError):

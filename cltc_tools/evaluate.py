@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,8 +64,32 @@ def check_languages(ckpt: Checkpoint, space: Space, langs: Sequence[str]) -> Non
                          space.path)
 
 
+def check_shapes(ckpt: Checkpoint) -> None:
+    """Build the network on the meta device (no memory) and compare every tensor shape with the weights.
+
+    So hyper-parameters in config.json that do not match the weights are refused before anything is allocated.
+    """
+    arch = ARCHS.get(ckpt.config["arch"])
+    embedding = ckpt.state["embedding.weight"]
+    try:
+        with torch.device("meta"), warnings.catch_warnings():  # (zero-size layers warn; the shapes decide)
+            warnings.simplefilter("ignore")
+            shapes = {k: tuple(v.shape) for k, v in arch.build(
+                torch.empty(tuple(embedding.shape)), len(ckpt.config["labels"]), ckpt.config["hparams"]
+            ).state_dict().items()}
+    except (RuntimeError, ValueError, TypeError, KeyError, IndexError) as err:
+        raise InputError(f"hyper-parameters in config.json do not build architecture {arch.name!r} "
+                         f"({str(err).splitlines()[0] if str(err) else type(err).__name__})", ckpt.path) from None
+    given = {k: tuple(v.shape) for k, v in ckpt.state.items()}
+    if shapes != given:
+        diff = sorted(k for k in set(shapes) | set(given) if shapes.get(k) != given.get(k))
+        raise InputError(f"weights do not fit architecture {arch.name!r} with the hyper-parameters and labels of "
+                         f"config.json (tensors {', '.join(diff[:3])})", ckpt.path)
+
+
 def load_model(ckpt: Checkpoint, embedding: np.ndarray, device: torch.device) -> torch.nn.Module:
     arch = ARCHS.get(ckpt.config["arch"])
+    check_shapes(ckpt)
     model = arch.build(torch.from_numpy(embedding), len(ckpt.config["labels"]), ckpt.config["hparams"])
     state = {k: v for k, v in ckpt.state.items() if k != "embedding.weight"}
     state["embedding.weight"] = torch.from_numpy(embedding)

@@ -1,11 +1,17 @@
-"""Library entry of cltc-align: map every language onto a pivot, write one multilingual space, evaluate."""
+"""Library entry of cltc-align: put every language into the pivot's space, refine, write one space, evaluate.
+
+``align_spaces`` checks every input, normalises the matrices, runs the method (``METHODS``: procrustes, cca,
+attract-repel) with its hyper-parameters (defaults < ``--preset paper`` < explicit options), optionally refines
+(MUSE-style Procrustes on induced dictionaries), writes the space atomically and scores every evaluation
+dictionary on it.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,17 +19,23 @@ from typing import Any
 import numpy as np
 import orjson
 
+from cltc_tools.align.constraints import parse_spec
 from cltc_tools.align.dictionary import IDENTICAL, IndexPairs, concat, identical_pairs, index_pairs, require_usable
 from cltc_tools.align.normalize import normalize, parse_steps
+from cltc_tools.align.problem import Problem, Rows, no_progress
+from cltc_tools.align.refine import refine
 from cltc_tools.align.registry import METHODS
 from cltc_tools.align.translation import TranslationScores, pick_device, word_translation
 from cltc_tools.errors import InputError
+from cltc_tools.io.atomic import check_writable
 from cltc_tools.io.dictionaries import Dictionary, read_dictionary
 from cltc_tools.io.records import file_sha256, make_record
 from cltc_tools.io.space import LangBlock, Space, open_space, write_space
 
 TOOL = "cltc-align"
+TEST_SPLIT = "5000-6500"
 Progress = Callable[[str, int | None], AbstractContextManager[Callable[[int], None]]]
+CONSTRAINT_KEYS = ("attract", "repel")
 
 
 @dataclass
@@ -48,11 +60,12 @@ class AlignResult:
     inputs: list[str]
     dictionaries: list[IndexPairs] = field(default_factory=list)
     evaluations: list[Evaluation] = field(default_factory=list)
+    fit: dict[str, Any] = field(default_factory=dict)
 
     def record_fields(self) -> dict[str, Any]:
-        """The fields of the ``space`` record (SPEC section 2)."""
+        """The fields of the ``space`` record (SPEC section 2), plus what the fit found (``fit``)."""
         return {"path": str(self.path), "sha256": self.sha256, "langs": self.langs, "method": self.method,
-                "name": self.name, "params": self.params, "inputs": self.inputs}
+                "name": self.name, "params": self.params, "inputs": self.inputs, "fit": self.fit}
 
 
 def space_sha256(space: Space) -> str:
@@ -104,10 +117,27 @@ def _oriented(dictionary: Dictionary, spaces: dict[str, Space], pivot: str) -> I
     return index_pairs(dictionary, spaces[dictionary.src_lang].index(dictionary.src_lang), spaces[pivot].index(pivot))
 
 
+def evaluation_files(paths: Sequence[str | Path], langs: Sequence[str]) -> list[Path]:
+    """Files as given; a directory stands for its MUSE test files (``de-en.5000-6500.txt``) of every ordered pair
+    of ``langs`` that has one."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            files.append(path)
+            continue
+        found = [path / f"{a}-{b}.{TEST_SPLIT}.txt" for a in langs for b in langs if a != b]
+        found = [f for f in found if f.is_file()]
+        if not found:
+            raise InputError(f"no test dictionary ({{src}}-{{tgt}}.{TEST_SPLIT}.txt) for the languages "
+                             f"{', '.join(langs)} in this directory", path)
+        files += found
+    return files
+
+
 def evaluation_pairs(paths: Sequence[str | Path], spaces: dict[str, Space]) -> list[IndexPairs]:
     """Index pairs of the evaluation dictionaries (any two languages of the output space)."""
     found = []
-    for path in paths:
+    for path in evaluation_files(paths, list(spaces)):
         dictionary = read_dictionary(path)
         for lang in (dictionary.src_lang, dictionary.tgt_lang):
             if lang not in spaces:
@@ -118,85 +148,124 @@ def evaluation_pairs(paths: Sequence[str | Path], spaces: dict[str, Space]) -> l
     return found
 
 
-Rows = dict[str, tuple[np.ndarray, np.ndarray]]
-
-
-def rows_by_language(pairs: list[IndexPairs], order: Sequence[str], pivot: str) -> Rows:
+def rows_by_language(pairs: list[IndexPairs], order: Sequence[str], pivot: str, required: bool = True) -> Rows:
     """Every non-pivot language's training rows and their pivot rows (all its dictionaries, duplicates once)."""
     rows: Rows = {}
     for lang in order:
         mine = [p for p in pairs if p.src_lang == lang]
-        if lang != pivot and not mine:
+        if required and lang != pivot and not mine:
             raise InputError(f"no dictionary for {lang}-{pivot} (give --dict {lang}-{pivot}.FILE or --dict identical)")
         if mine:
             rows[lang] = concat(mine)
     return rows
 
 
-def map_onto_pivot(matrices: dict[str, np.ndarray], rows: Rows, pivot: str, method: str) -> None:
-    """Replace every non-pivot matrix X by its image XW, W fitted on the dictionary rows."""
-    fit = METHODS.get(method)
-    for lang, (src_rows, pivot_rows) in rows.items():
-        W = fit(matrices[lang][src_rows], matrices[pivot][pivot_rows])
-        matrices[lang] = (matrices[lang] @ W).astype(np.float32)
+def method_params(method: str, preset: str | None, options: dict[str, Any] | None,
+                  normalize_steps: str | Sequence[str] | None) -> dict[str, Any]:
+    """Hyper-parameters of ``method``: defaults < preset < options (and ``normalize_steps`` when given)."""
+    overrides = dict(options or {})
+    if normalize_steps is not None:
+        overrides["normalize"] = parse_steps(normalize_steps)
+    params = METHODS.get(method).hparams(preset, overrides)
+    params["normalize"] = parse_steps(params["normalize"])
+    for key in CONSTRAINT_KEYS:
+        specs = [parse_spec(spec) for spec in params.get(key, [])]
+        for spec in specs:
+            if not spec.path.is_file():
+                raise InputError(f"no such constraint file (--{key} FILE or FILE:LANG)", spec.path)
+        if key in params:
+            params[key] = [str(spec) for spec in specs]
+    for key in ("refine", "refine_vocab"):
+        if params[key] < 0:
+            raise InputError(f"--{key.replace('_', '-')} must not be negative")
+    return params
+
+
+def constraint_inputs(params: dict[str, Any]) -> list[str]:
+    """sha256 of every constraint file (each once)."""
+    files = {str(parse_spec(spec).path): None for key in CONSTRAINT_KEYS for spec in params.get(key, [])}
+    return [file_sha256(path) for path in files]
 
 
 def align_spaces(spaces: Sequence[str | Path | Space], out: str | Path, *, pivot: str = "en",
-                 dicts: Sequence[str | Path] = (), method: str = "procrustes",
-                 normalize_steps: str | Sequence[str] = (), name: str | None = None,
-                 eval_dicts: Sequence[str | Path] = (), identical_max: int | None = 15000, csls_k: int = 10,
-                 csls_vocab: int | None = None, batch_size: int | None = None, device: str = "auto",
-                 force: bool = False, seed: int = 0, progress: Progress | None = None) -> AlignResult:
-    """Map every language of ``spaces`` onto ``pivot`` and write one multilingual space at ``out``.
+                 dicts: Sequence[str | Path] = (), method: str = "procrustes", preset: str | None = None,
+                 options: dict[str, Any] | None = None, normalize_steps: str | Sequence[str] | None = None,
+                 name: str | None = None, eval_dicts: Sequence[str | Path] = (), identical_max: int | None = 15000,
+                 csls_k: int = 10, csls_vocab: int | None = None, batch_size: int | None = None,
+                 device: str = "auto", force: bool = False, seed: int = 0,
+                 progress: Progress | None = None) -> AlignResult:
+    """Put every language of ``spaces`` into ``pivot``'s space with ``method`` and write one space at ``out``.
 
-    All inputs are checked before anything is written; evaluation dictionaries are scored on the result.
+    ``options`` are the method's hyper-parameters by name (``sv_threshold``, ``cca_ridge``, ``attract``, ...,
+    ``refine``, ``refine_vocab``); ``normalize_steps`` overrides the preset's normalisation. All inputs are
+    checked before anything is written; evaluation dictionaries are scored on the result.
     """
-    METHODS.get(method)
+    spec = METHODS.get(method)
+    params = method_params(method, preset, options, normalize_steps)
     pick_device(device)
-    steps = parse_steps(normalize_steps)
+    check_writable(Path(out), force)  # before the fit, which may take minutes
     opened = [s if isinstance(s, Space) else open_space(s) for s in spaces]
     table = languages(opened)
-    order = pivot_first(table, pivot, dicts)
+    order = pivot_first(table, pivot, dicts, spec.needs_dict)
     pairs = training_pairs(dicts, table, pivot, identical_max)
-    rows = rows_by_language(pairs, order, pivot)
+    rows = rows_by_language(pairs, order, pivot, spec.needs_dict)
     tests = evaluation_pairs(eval_dicts, table)
-    matrices = {lang: normalize(table[lang].lang_vectors(lang), steps) for lang in order}
-    map_onto_pivot(matrices, rows, pivot, method)
     sources = [str(d) for d in dicts]
-    params: dict[str, Any] = {"pivot": pivot, "normalize": steps, "dicts": sources,
-                              "pairs": {lang: len(src_rows) for lang, (src_rows, _) in rows.items()}}
+    inputs = ([space_sha256(s) for s in opened] + [file_sha256(d) for d in sources if d != IDENTICAL]
+              + constraint_inputs(params))
+    problem = Problem(pivot, order, {lang: normalize(table[lang].lang_vectors(lang), params["normalize"])
+                                     for lang in order},
+                      {lang: table[lang].words(lang) for lang in order}, rows, seed,
+                      str(pick_device(device)), progress or no_progress)
+    fitted = spec.fit(problem, params)
+    matrices, fit = fitted.matrices, {"method": fitted.fit}
+    if params["refine"]:
+        matrices, fit["refine"] = refine(matrices, pivot, order, params["refine"], params["refine_vocab"], csls_k,
+                                         problem.device, batch_size, problem.progress)
+    record_params: dict[str, Any] = {"pivot": pivot, "preset": preset, "dicts": sources,
+                                     "pairs": {lang: len(src_rows) for lang, (src_rows, _) in rows.items()}}
     if IDENTICAL in sources:
-        params["identical_max"] = identical_max
-    params["seed"] = seed
-    inputs = [space_sha256(s) for s in opened] + [file_sha256(d) for d in sources if d != IDENTICAL]
-    name = name or (f"{method}-identical" if sources == [IDENTICAL] else method)
-    step = make_record("space", TOOL, langs=order, method=method, name=name, params=params, inputs=inputs)
-    blocks = [LangBlock(lang, table[lang].words(lang), matrices[lang]) for lang in order]
+        record_params["identical_max"] = identical_max
+    record_params.update(params)
+    record_params["seed"] = seed
+    name = name or default_name(method, sources, params["refine"])
+    step = make_record("space", TOOL, langs=order, method=method, name=name, params=record_params, inputs=inputs,
+                       fit=fit)
+    blocks = [LangBlock(lang, problem.words[lang], matrices[lang]) for lang in order]
     sha = write_space(out, blocks, _provenance(opened) + [step], force=force, extra={"name": name, "method": method})
-    result = AlignResult(Path(out), sha, order, method, name, params, inputs, pairs)
-    for test in tests:
-        with (progress or _no_progress)(f"{test.src_lang}-{test.tgt_lang} word translation",
-                                        len(matrices[test.tgt_lang][:csls_vocab])) as advance:
-            scores = word_translation(matrices[test.src_lang], matrices[test.tgt_lang], test, csls_k=csls_k,
-                                      vocab=csls_vocab, batch_size=batch_size, device=device, advance=advance)
-        result.evaluations.append(Evaluation(test.source, file_sha256(test.source), test.src_lang,
-                                             test.tgt_lang, scores))
+    result = AlignResult(Path(out), sha, order, method, name, record_params, inputs, pairs, fit=fit)
+    result.evaluations = evaluate(matrices, tests, csls_k, csls_vocab, batch_size, device, progress or no_progress)
     return result
 
 
-def pivot_first(table: dict[str, Space], pivot: str, dicts: Sequence[str | Path]) -> list[str]:
+def default_name(method: str, sources: Sequence[str], rounds: int) -> str:
+    """The method, ``-identical`` when that is the only dictionary, ``-refine`` when refined."""
+    name = f"{method}-identical" if sources == [IDENTICAL] else method
+    return f"{name}-refine" if rounds else name
+
+
+def evaluate(matrices: dict[str, np.ndarray], tests: Sequence[IndexPairs], csls_k: int, csls_vocab: int | None,
+             batch_size: int | None, device: str, progress: Progress) -> list[Evaluation]:
+    """Word-translation P@k of every test dictionary on the aligned matrices."""
+    found = []
+    for test in tests:
+        with progress(f"{test.src_lang}-{test.tgt_lang} word translation",
+                      len(matrices[test.tgt_lang][:csls_vocab])) as advance:
+            scores = word_translation(matrices[test.src_lang], matrices[test.tgt_lang], test, csls_k=csls_k,
+                                      vocab=csls_vocab, batch_size=batch_size, device=device, advance=advance)
+        found.append(Evaluation(test.source, file_sha256(test.source), test.src_lang, test.tgt_lang, scores))
+    return found
+
+
+def pivot_first(table: dict[str, Space], pivot: str, dicts: Sequence[str | Path], needs_dict: bool = True) -> list[str]:
     """The output's language order (pivot, then the others as given), once the inputs make sense."""
     if pivot not in table:
         raise InputError(f"pivot language {pivot!r} is in no input space (have: {', '.join(table)})")
     if len(table) < 2:
         raise InputError("nothing to align: the input spaces hold only the pivot language")
-    if not dicts:
+    if needs_dict and not dicts:
         raise InputError("no dictionary: give --dict FILE (e.g. de-en.0-5000.txt) or --dict identical")
     return [pivot] + [lang for lang in table if lang != pivot]
-
-
-def _no_progress(description: str, total: int | None) -> AbstractContextManager[Callable[[int], None]]:
-    return nullcontext(lambda n=1: None)
 
 
 def _provenance(spaces: Sequence[Space]) -> list[dict[str, Any]]:

@@ -1,8 +1,16 @@
-"""Orthogonal Procrustes: the rotation that best maps source rows onto their translations."""
+"""Orthogonal Procrustes: the rotation that best maps source rows onto their translations, optionally reduced."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
+from cltc_tools.align.problem import Fitted, Problem
+
+DEFAULTS: dict[str, Any] = {"sv_threshold": None}
+# Appendix A: SVD with the singular values above 1 kept; Smith et al.'s code learns on unit-length vectors.
+PAPER: dict[str, Any] = {"sv_threshold": 1.0, "normalize": ["unit"]}
 
 
 def procrustes(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -10,8 +18,42 @@ def procrustes(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
 
     Schönemann 1966, "A generalized solution of the orthogonal Procrustes problem"; Smith et al. 2017.
     """
+    W, _ = reduced_procrustes(X, Y, None)
+    return W
+
+
+def reduced_procrustes(X: np.ndarray, Y: np.ndarray, threshold: float | None) -> tuple[np.ndarray, int]:
+    """W = U_k V_k^T from the k singular directions of X^T Y = U S V^T whose singular value exceeds ``threshold``.
+
+    M'hamdi et al. 2019, Appendix A ("keeping only the first rows in U and V which correspond to large values in
+    the diagonal matrix", threshold 1); Smith et al. 2017, section 3. In the paper's column notation
+    M = Y_D^T X_D, W x ~ y; here rows are words, so the same map is x -> x W with W = U_k V_k^T.
+
+    How it is applied: each source vector is projected onto the k source directions most correlated with the
+    pivot (U_k), and those coordinates are carried onto their pivot counterparts (V_k); its component along the
+    dropped directions is discarded. The pivot language itself is left whole: with several languages every pair
+    has its own retained subspace, and an unreduced English is the one coordinate system they all share. W is a
+    partial isometry (W W^T W = W, rank k); when every singular value exceeds the threshold (or it is None) it is
+    the orthogonal Procrustes map. Singular values grow with the number of pairs and the vector norms (unit
+    vectors, 5000 pairs: up to thousands), so threshold 1 drops only near-degenerate directions. At least one
+    direction is always kept. Returns W and k.
+    """
     if X.shape != Y.shape or X.ndim != 2:
         raise ValueError(f"procrustes needs two paired [n, d] matrices, got {X.shape} and {Y.shape}")
     M = np.asarray(X, dtype=np.float64).T @ np.asarray(Y, dtype=np.float64)
-    U, _, Vt = np.linalg.svd(M)
-    return U @ Vt
+    U, S, Vt = np.linalg.svd(M)
+    kept = len(S) if threshold is None else max(1, int((S > threshold).sum()))
+    return U[:, :kept] @ Vt[:kept], kept
+
+
+def fit_procrustes(problem: Problem, params: dict[str, Any]) -> Fitted:
+    """Every non-pivot language mapped onto the pivot by its own (reduced) Procrustes map; the pivot unchanged."""
+    matrices = dict(problem.matrices)
+    fit: dict[str, Any] = {}
+    pivot = problem.matrices[problem.pivot]
+    for lang in problem.others:
+        src, tgt = problem.pairs(lang)
+        W, kept = reduced_procrustes(matrices[lang][src], pivot[tgt], params["sv_threshold"])
+        matrices[lang] = (matrices[lang] @ W).astype(np.float32)
+        fit[lang] = {"pairs": int(len(src)), "kept_dims": kept}
+    return Fitted(matrices, fit)

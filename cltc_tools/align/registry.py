@@ -1,15 +1,76 @@
-"""Alignment methods by name: ``fit(X, Y) -> W`` with X the paired source rows and Y the pivot rows."""
+"""Alignment methods by name, each with its defaults and the paper's settings (``--preset paper``).
+
+A method is ``fit(problem, params) -> Fitted``: it receives every language at once (pivot first, normalised,
+with the dictionary rows) and returns every language in one coordinate system.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
-import numpy as np
-
-from cltc_tools.align.procrustes import procrustes
+from cltc_tools.align import attract_repel, cca, procrustes
+from cltc_tools.align.problem import Fitted, Problem
+from cltc_tools.errors import InputError
 from cltc_tools.registry import Registry
 
-AlignMethod = Callable[[np.ndarray, np.ndarray], np.ndarray]
+PRESETS = ("paper",)
 
-METHODS: Registry[AlignMethod] = Registry("alignment method")
-METHODS.add("procrustes", procrustes)
+# Options of every method: input normalisation and MUSE-style refinement (Conneau et al. 2018).
+GENERIC: dict[str, Any] = {"normalize": [], "refine": 0, "refine_vocab": 15000}
+
+
+@dataclass(frozen=True)
+class Method:
+    """An alignment method: ``fit(problem, params)``, its hyper-parameters, and whether it needs a dictionary."""
+
+    name: str
+    fit: Callable[[Problem, dict[str, Any]], Fitted]
+    defaults: dict[str, Any]
+    paper: dict[str, Any] = field(default_factory=dict)
+    needs_dict: bool = True
+    description: str = ""
+
+    def hparams(self, preset: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
+        """Generic and method defaults, then the preset, then explicit overrides (None values ignored).
+
+        An option that belongs to another method is an error naming this method's options.
+        """
+        if preset is not None and preset not in PRESETS:
+            raise InputError(f"unknown preset {preset!r} (known: {', '.join(PRESETS)})")
+        given = {k: v for k, v in overrides.items() if v is not None}
+        known = {**GENERIC, **self.defaults}
+        foreign = sorted(k for k in given if k not in known)
+        if foreign:
+            options = ", ".join(_flag(k) for k in foreign)
+            own = ", ".join(_flag(k) for k in self.defaults) or "none"
+            raise InputError(f"{options} does not apply to --method {self.name} (its own options: {own})")
+        params = dict(known)
+        if preset == "paper":
+            params.update(self.paper)
+        params.update(given)
+        return params
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+METHODS: Registry[Method] = Registry("alignment method")
+
+
+def register_method(method: Method) -> Method:
+    METHODS.add(method.name, method)
+    return method
+
+
+register_method(Method("procrustes", procrustes.fit_procrustes, procrustes.DEFAULTS, procrustes.PAPER,
+                       description="orthogonal map onto the pivot (Smith et al. 2017), optional SVD reduction"))
+register_method(Method("cca", cca.fit_multicca, cca.DEFAULTS, cca.PAPER,
+                       description="CCA on dictionary pairs (Faruqui & Dyer 2014), English pivot as multiCCA "
+                                   "(Ammar et al. 2016)"))
+register_method(Method("attract-repel", attract_repel.fit_attract_repel, attract_repel.DEFAULTS,
+                       attract_repel.PAPER, needs_dict=False,
+                       description="semantic specialisation (Mrksic et al. 2017), bilingual spaces joined by "
+                                   "regression (paper, Appendix B)"))

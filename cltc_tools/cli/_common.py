@@ -34,6 +34,9 @@ def make_app(help_text: str, epilog: str | None = None, **kwargs: Any) -> typer.
     )
 
 
+_SESSIONS: list[Session] = []  # the sessions of the command running now (see cli_errors)
+
+
 class Session:
     """The I/O of one command run: stdin records in, records out, messages to stderr."""
 
@@ -44,22 +47,34 @@ class Session:
         self.err = Console(stderr=True, quiet=quiet, highlight=False, soft_wrap=True)
         raw = _stdin_lines() if read_stdin else []
         self.records: list[dict[str, Any]] = rec.parse_records(raw)
-        out = _stdout()
-        for line in raw:
-            if line.strip():
-                out.write(line.rstrip(b"\r\n") + b"\n")
-        out.flush()
+        # passed through before the first record of this command, or when it succeeds (cli_errors): a command
+        # that fails prints nothing on stdout, so a pipeline never carries the provenance of a failed step
+        self._passthrough = [line.rstrip(b"\r\n") + b"\n" for line in raw if line.strip()]
+        _SESSIONS.append(self)
+
+    def flush_passthrough(self) -> None:
+        if self._passthrough:
+            out = _stdout()
+            out.write(b"".join(self._passthrough))
+            out.flush()
+            self._passthrough = []
 
     @staticmethod
     def read_stdin_records() -> list[dict[str, Any]]:
         """Records on stdin without passing them through (for commands that end a pipeline)."""
         return rec.parse_records(_stdin_lines())
 
+    @staticmethod
+    def read_stdin_numbered_records() -> list[tuple[int, dict[str, Any]]]:
+        """(line number, record) on stdin, without passing them through."""
+        return rec.numbered_records(_stdin_lines())
+
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         return rec.of_kind(self.records, kind)
 
     def emit(self, record: dict[str, Any]) -> None:
         if self.emits:
+            self.flush_passthrough()
             rec.write_record(record, _stdout())
 
     def record(self, kind: str, **fields: Any) -> dict[str, Any]:
@@ -102,6 +117,8 @@ def _stdin_lines() -> list[bytes]:
     data = getattr(stdin, "buffer", stdin).read()
     if isinstance(data, str):
         data = data.encode()
+    if data.startswith(b"\xef\xbb\xbf"):  # a record file saved with a UTF-8 byte order mark
+        data = data[3:]
     return data.splitlines()
 
 
@@ -112,9 +129,16 @@ def cli_errors(tool: str) -> Callable[[F], F]:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             debug = bool(kwargs.get("debug"))
+            _SESSIONS.clear()
             try:
-                return func(*args, **kwargs)
-            except (typer.Exit, typer.Abort):
+                result = func(*args, **kwargs)
+                _flush_sessions()
+                return result
+            except typer.Exit as done:
+                if not done.exit_code:
+                    _flush_sessions()
+                raise
+            except typer.Abort:
                 raise
             except InputError as err:
                 _fail(tool, err, debug, 2)
@@ -126,19 +150,33 @@ def cli_errors(tool: str) -> Callable[[F], F]:
                 raise typer.Exit(0) from None
             except (CLTCError, OSError, MemoryError, RuntimeError, ValueError) as err:
                 _fail(tool, err, debug, 1)
+            except Exception as err:  # a bug, not the user's fault: still one line, the traceback with --debug
+                _fail(tool, err, debug, 1, internal=True)
+            finally:
+                _SESSIONS.clear()
 
         return wrapper  # type: ignore[return-value]
 
     return decorator
 
 
-def _fail(tool: str, err: BaseException, debug: bool, status: int) -> None:
+def _flush_sessions() -> None:
+    for session in _SESSIONS:
+        session.flush_passthrough()
+
+
+def _fail(tool: str, err: BaseException, debug: bool, status: int, internal: bool = False) -> None:
     if debug:
         import traceback
 
         traceback.print_exception(err, file=sys.stderr)
-    message = err.render() if isinstance(err, InputError) else f"error: {err}"
-    typer.echo(f"{tool}: {message}", err=True)
+    if isinstance(err, InputError):
+        message = err.render()
+    elif internal:
+        message = f"internal error: {type(err).__name__}: {err} (rerun with --debug for the traceback)"
+    else:
+        message = f"error: {err}"
+    typer.echo(f"{tool}: {' '.join(message.split(chr(10)))}", err=True)
     raise typer.Exit(status) from None
 
 

@@ -1,9 +1,9 @@
-"""cltc-align: map embedding spaces onto a pivot language and evaluate word translation."""
+"""cltc-align: put embedding spaces into one multilingual space (Procrustes, CCA, Attract-Repel), refine, evaluate."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,32 +13,66 @@ from cltc_tools.cli._common import Debug, Force, Quiet, Seed, Session, cli_error
 from cltc_tools.errors import InputError
 from cltc_tools.io import records as rec
 
-HELP = "Align embedding spaces onto a pivot language (Procrustes) and evaluate word translation."
-EPILOG = """Example:
+HELP = "Map embedding spaces into one multilingual space (Procrustes, CCA, Attract-Repel) and evaluate it."
+EPILOG = """\b
+Examples (dicts/ holds the MUSE dictionaries, constraints/ the Attract-Repel constraint files):
+  cltc-align --method procrustes --space spaces/de --space spaces/en --pivot en \\
+      --dict dicts/de-en.0-5000.txt --eval-dict dicts/de-en.5000-6500.txt \\
+      --normalize unit,center,unit --out runs/de-en-procrustes
+  cltc-align --method procrustes --preset paper --space=spaces/{de,fr,it,en} \\
+      --dict=dicts/{de,fr,it}-en.0-5000.txt --eval-dict dicts --out runs/multi-exp-dict
+  cltc-align --method procrustes --space=spaces/{de,fr,it,en} --dict identical \\
+      --sv-threshold 1 --refine 5 --eval-dict dicts --out runs/multi-pseudo-dict-refined
+  cltc-align --method cca --space=spaces/{de,fr,it,en} --dict=dicts/{de,fr,it}-en.0-5000.txt \\
+      --normalize unit,center,unit --eval-dict dicts --out runs/multi-cca
+  cltc-align --method attract-repel --space=spaces/{de,fr,it,en} --dict=dicts/{de,fr,it}-en.0-5000.txt \\
+      --attract=constraints/omw-derived/synonyms.{de-en,en-fr,en-it}.txt.gz \\
+      --attract constraints/counter-fitting/ppdb_synonyms.txt:en \\
+      --repel=constraints/omw-derived/antonyms.{de-en,en-fr,en-it}.txt.gz \\
+      --join regression --join-solver lstsq --eval-dict dicts --out runs/multi-sem
 
 \b
-  cltc-align --method procrustes --space spaces/de --space spaces/en --pivot en \\
-      --dict dictionaries/de-en.0-5000.txt --eval-dict dictionaries/de-en.5000-6500.txt \\
-      --normalize unit,center,unit --out runs/de-en-procrustes
+Methods:
+  procrustes     orthogonal map of each language onto the pivot (Smith et al. 2017); --sv-threshold T keeps
+                 the singular directions of X'Y above T (paper, Appendix A: T = 1). --dict identical: pairs of
+                 identical strings, by source frequency, at most --identical-max (as MUSE).
+  cca            CCA on the dictionary pairs (Faruqui & Dyer 2014), English as pivot as multiCCA (Ammar et al.
+                 2016): --cca-space pivot (each language into English's space by A_m B_m^-1) or cca (all in
+                 the CCA space of the first pair); --cca-ratio, --cca-ridge.
+  attract-repel  semantic specialisation (Mrksic et al. 2017) with --attract/--repel constraint files
+                 (FILE of prefixed words en_dog de_hund, or FILE:LANG) and the --dict pairs as attract
+                 constraints; one bilingual space per language joined on English by regression (paper,
+                 Appendix B; --join-solver lstsq or sgd), or --join none for one multilingual run.
+Every method: --refine N rounds of Procrustes on mutual CSLS nearest neighbours among the --refine-vocab
+most frequent words (MUSE). --preset paper gives the paper's settings; explicit options override it.
 
-Input spaces are monolingual (one per language) or one multilingual space; they may also come as
-`space` records on stdin, but --space takes precedence. Every language is mapped onto the pivot.
-Prints one `space` record, then one `translation-metrics` record per --eval-dict, on stdout;
-the P@k lines (NN and CSLS) go to stderr."""
+\b
+Input spaces are monolingual (one per language) or multilingual; they may also come as `space` records on
+stdin (--space takes precedence). --eval-dict FILE scores one dictionary; --eval-dict DIR scores every
+MUSE test file (xx-yy.5000-6500.txt) of two languages of the space. Prints one `space` record, then one
+`translation-metrics` record per evaluated dictionary, on stdout; P@k lines (NN, CSLS) go to stderr."""
+
+
+def _opt(*names: str, help: str, **kwargs: Any) -> Any:
+    return typer.Option(*names, help=help, show_default=False, **kwargs)
+
 
 Out = Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Output space directory.")]
-Dicts = Annotated[list[str], typer.Option(
+Dicts = Annotated[list[str] | None, _opt(
     "--dict", metavar="FILE|identical",
     help="Training dictionary, a MUSE file named like de-en.0-5000.txt, or 'identical'. Repeatable.")]
-Method = Annotated[str, typer.Option("--method", metavar="NAME", help="Alignment method.")]
+Method = Annotated[str, typer.Option("--method", "-m", metavar="NAME",
+                                     help=f"Alignment method: {', '.join(METHODS.names())}.")]
+Preset = Annotated[str | None, _opt("--preset", metavar="NAME", help="'paper': the paper's settings.")]
 Spaces = Annotated[list[Path] | None, typer.Option("--space", metavar="DIR", help="Input space. Repeatable.")]
 Pivot = Annotated[str, typer.Option("--pivot", metavar="LANG", help="Language the others are mapped onto.")]
 EvalDicts = Annotated[list[Path] | None, typer.Option(
-    "--eval-dict", metavar="FILE", help="Test dictionary (word translation P@1/5/10). Repeatable.")]
-Normalize = Annotated[str, typer.Option(
-    "--normalize", metavar="STEPS", help="Steps among unit, center, unitdim, in order, e.g. unit,center,unit.")]
+    "--eval-dict", metavar="FILE|DIR", help="Test dictionary, or a folder of MUSE test files. Repeatable.")]
+Normalize = Annotated[str | None, _opt(
+    "--normalize", metavar="STEPS",
+    help="Steps among unit, center, unitdim, in order, e.g. unit,center,unit [none; paper preset: unit].")]
 Name = Annotated[str | None, typer.Option(
-    "--name", metavar="NAME", help="Display name of the space [default: the method, or procrustes-identical].")]
+    "--name", metavar="NAME", help="Display name of the space [default: the method, -identical, -refine].")]
 IdenticalMax = Annotated[int, typer.Option(
     "--identical-max", metavar="N", min=0, help="Most pairs per language from --dict identical (0: all).")]
 CslsK = Annotated[int, typer.Option("--csls-k", metavar="K", min=1, help="Neighbours in the CSLS penalty.")]
@@ -47,6 +81,35 @@ CslsVocab = Annotated[int | None, typer.Option(
 BatchSize = Annotated[int | None, typer.Option(
     "--batch-size", metavar="N", min=1, help="Rows per similarity block [default: as many as fit 256 MB].")]
 Device = Annotated[str, typer.Option("--device", metavar="auto|cpu|cuda", help="Where to compute similarities.")]
+Refine = Annotated[int | None, _opt("--refine", metavar="N", help="Refinement rounds after the method [0].")]
+RefineVocab = Annotated[int | None, _opt(
+    "--refine-vocab", metavar="N", help="Most frequent words that induce the refinement dictionary [15000].")]
+SvThreshold = Annotated[float | None, _opt(
+    "--sv-threshold", metavar="T", help="procrustes: keep singular values > T [all; paper: 1].")]
+CcaSpace = Annotated[str | None, _opt("--cca-space", metavar="pivot|cca", help="cca: target space [pivot].")]
+CcaRatio = Annotated[float | None, _opt(
+    "--cca-ratio", metavar="R", help="cca: share of canonical directions kept [1].")]
+CcaRidge = Annotated[float | None, _opt(
+    "--cca-ridge", metavar="R", help="cca: ridge added to the covariances, times their mean variance [1e-5].")]
+Attract = Annotated[list[str] | None, _opt(
+    "--attract", metavar="FILE[:LANG]", help="attract-repel: synonym pairs (repeatable).")]
+Repel = Annotated[list[str] | None, _opt(
+    "--repel", metavar="FILE[:LANG]", help="attract-repel: antonym pairs (repeatable).")]
+AttractMargin = Annotated[float | None, _opt("--attract-margin", metavar="M", help="attract-repel: [0.6].")]
+RepelMargin = Annotated[float | None, _opt("--repel-margin", metavar="M", help="attract-repel: [0.0].")]
+ArBatch = Annotated[int | None, _opt("--ar-batch", metavar="N", help="attract-repel: pairs per batch [50].")]
+ArL2 = Annotated[float | None, _opt("--ar-l2", metavar="C", help="attract-repel: L2 constant [1e-9].")]
+ArEpochs = Annotated[int | None, _opt("--ar-epochs", metavar="N", help="attract-repel: epochs [5].")]
+ArLr = Annotated[float | None, _opt("--ar-lr", metavar="LR", help="attract-repel: AdaGrad rate [0.05].")]
+ArVocab = Annotated[int | None, _opt(
+    "--ar-vocab", metavar="N", help="attract-repel: constraints among the N most frequent words [0: all].")]
+ArInit = Annotated[str | None, _opt(
+    "--ar-init", metavar="none|procrustes", help="attract-repel: map onto the pivot first [none].")]
+Join = Annotated[str | None, _opt(
+    "--join", metavar="regression|none", help="attract-repel: join bilingual spaces [regression].")]
+JoinSolver = Annotated[str | None, _opt(
+    "--join-solver", metavar="lstsq|sgd", help="attract-repel: regression solver [lstsq; paper: sgd].")]
+JoinPasses = Annotated[int | None, _opt("--join-passes", metavar="N", help="attract-repel: SGD passes [100].")]
 
 app = make_app(HELP, epilog=EPILOG)
 
@@ -55,14 +118,34 @@ app = make_app(HELP, epilog=EPILOG)
 @cli_errors(TOOL)
 def align(
     out: Out,
-    dicts: Dicts,
     method: Method = "procrustes",
+    dicts: Dicts = None,
     spaces: Spaces = None,
     pivot: Pivot = "en",
+    preset: Preset = None,
     eval_dicts: EvalDicts = None,
-    normalize: Normalize = "none",
+    normalize: Normalize = None,
     name: Name = None,
     identical_max: IdenticalMax = 15000,
+    refine: Refine = None,
+    refine_vocab: RefineVocab = None,
+    sv_threshold: SvThreshold = None,
+    cca_space: CcaSpace = None,
+    cca_ratio: CcaRatio = None,
+    cca_ridge: CcaRidge = None,
+    attract: Attract = None,
+    repel: Repel = None,
+    attract_margin: AttractMargin = None,
+    repel_margin: RepelMargin = None,
+    ar_batch: ArBatch = None,
+    ar_l2: ArL2 = None,
+    ar_epochs: ArEpochs = None,
+    ar_lr: ArLr = None,
+    ar_vocab: ArVocab = None,
+    ar_init: ArInit = None,
+    join: Join = None,
+    join_solver: JoinSolver = None,
+    join_passes: JoinPasses = None,
     csls_k: CslsK = 10,
     csls_vocab: CslsVocab = None,
     batch_size: BatchSize = None,
@@ -77,19 +160,45 @@ def align(
     inputs = spaces or [rec.require_path(r) for r in session.of_kind("space")]
     if not inputs:
         raise InputError("no input space: give --space DIR or pipe space records on stdin")
+    options = {"refine": refine, "refine_vocab": refine_vocab, "sv_threshold": sv_threshold,
+               "cca_space": cca_space, "cca_ratio": cca_ratio, "cca_ridge": cca_ridge, "attract": attract,
+               "repel": repel, "attract_margin": attract_margin, "repel_margin": repel_margin, "ar_batch": ar_batch,
+               "ar_l2": ar_l2, "ar_epochs": ar_epochs, "ar_lr": ar_lr, "ar_vocab": ar_vocab, "ar_init": ar_init,
+               "join": join, "join_solver": join_solver, "join_passes": join_passes}
     result = align_spaces(
-        inputs, out, pivot=pivot, dicts=dicts, method=method, normalize_steps=normalize, name=name,
-        eval_dicts=eval_dicts or [], identical_max=identical_max or None, csls_k=csls_k, csls_vocab=csls_vocab,
-        batch_size=batch_size, device=device, force=force, seed=seed, progress=session.progress,
+        inputs, out, pivot=pivot, dicts=dicts or [], method=method, preset=preset, options=options,
+        normalize_steps=normalize, name=name, eval_dicts=eval_dicts or [], identical_max=identical_max or None,
+        csls_k=csls_k, csls_vocab=csls_vocab, batch_size=batch_size, device=device, force=force, seed=seed,
+        progress=session.progress,
     )
     report(session, result)
 
 
+def fit_lines(result: AlignResult) -> list[str]:
+    """What the fit found, one line per language or run (stderr)."""
+    lines = []
+    for lang, info in result.fit.get("method", {}).items():
+        if isinstance(info, dict) and "kept_dims" in info:
+            extra = f", canonical correlations {info['correlations']}" if "correlations" in info else ""
+            lines.append(f"{lang}: {info['pairs']} pairs, {info['kept_dims']} dimensions kept{extra}")
+    for run_name, counts in (result.fit.get("method", {}).get("runs") or {}).items():
+        lines.append(f"attract-repel {run_name}: {counts['attract_rows']} attract pairs "
+                     f"({counts['dictionary_pairs']} from dictionaries), {counts['repel_rows']} repel pairs")
+    join = result.fit.get("method", {}).get("join")
+    if join:
+        lines.append(f"join into {join['base']} ({join['solver']}): relative residual {join['residual']}")
+    for lang, sizes in result.fit.get("refine", {}).get("pairs", {}).items():
+        lines.append(f"refine {lang}: induced pairs per round {sizes}")
+    return lines
+
+
 def report(session: Session, result: AlignResult) -> None:
-    """Dictionary use and P@k lines on stderr; the space record, then one record per evaluation, on stdout."""
+    """Dictionary use, fit and P@k lines on stderr; the space record, then one record per evaluation, on stdout."""
     for pairs in result.dictionaries:
         lost = f", {pairs.missing} with a word missing from the spaces" if pairs.missing else ""
         session.log(f"{pairs.source}: {len(pairs)} {pairs.src_lang}-{pairs.tgt_lang} pairs of {pairs.pairs}{lost}")
+    for line in fit_lines(result):
+        session.log(line)
     session.record("space", **result.record_fields())
     for ev in result.evaluations:
         session.log(ev.scores.line(ev.src_lang, ev.tgt_lang))

@@ -38,6 +38,8 @@ def models_to_eval(session: Session, models: list[Path]) -> list[Path]:
     if models:
         return models
     records = session.of_kind("model")
+    if not records and session.records:
+        raise InputError(f"none of the {len(session.records)} records is a model record: give --model DIR", "<stdin>")
     if not records:
         raise InputError("no model given: use --model DIR or pipe model records on stdin")
     return [require_path(r) for r in records]
@@ -92,7 +94,8 @@ def main_command(
         target = chosen or (config["train_langs"] if config["mode"] == "mono" else None)
         subset = [d for d in docs if target is None or d.lang in target]
         if not subset:
-            raise InputError(f"no test documents in language(s) {','.join(target or [])}")
+            source = test[0] if test and len(test) == 1 else (data if not test else None)
+            raise InputError(f"no test documents in language(s) {','.join(target or [])}", source)
         for result in evaluate(ckpt, open_space(space_path), subset, device):
             rec = metrics_record(session, model_path, config, space_path, result)
             session.log(f"{TOOL}: {model_path} on {result.lang}: macro-F1 {rec['macro_f1'] * 100:.2f} "

@@ -56,6 +56,8 @@ def spaces_to_use(session: Session, spaces: list[Path]) -> list[tuple[Space, dic
     if spaces:
         return [(open_space(p), None) for p in spaces]
     records = session.of_kind("space")
+    if not records and session.records:
+        raise InputError(f"none of the {len(session.records)} records is a space record: give --space DIR", "<stdin>")
     if not records:
         raise InputError("no space given: use --space DIR or pipe space records on stdin")
     return [(open_space(require_path(r)), r) for r in records]

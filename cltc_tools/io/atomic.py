@@ -45,8 +45,14 @@ def _replace(tmp: Path, target: Path) -> None:
     """Move tmp onto target; a directory target is swapped out, then removed."""
     if target.is_dir() and not target.is_symlink():
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-        os.replace(tmp, target)
+        try:
+            os.replace(target, old)
+            os.replace(tmp, target)
+        except BaseException:
+            # interrupted (Ctrl-C) or failed between the two renames: put the previous output back
+            if old.exists() and not target.exists():
+                os.replace(old, target)
+            raise
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, target)

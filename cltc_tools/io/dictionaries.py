@@ -12,6 +12,28 @@ from cltc_tools.io.textfile import iter_lines
 _MUSE_NAME = re.compile(r"^(?P<src>[A-Za-z]{2,3}(?:_[A-Za-z0-9]+)?)-(?P<tgt>[A-Za-z]{2,3}(?:_[A-Za-z0-9]+)?)(?:[._]|$)")
 
 
+_ASCII_SPACE = re.compile(r"[ \t\f\v]+")
+
+
+def split_pair(line: str) -> list[str]:
+    """The fields of one dictionary line.
+
+    A line with a tab is split at tabs only, so that words may hold spaces (``new york<TAB>nueva york``). Otherwise
+    fields are separated by ASCII white space, so that a token that is a Unicode space (U+3000, U+00A0, as fastText
+    vocabularies have) stays a token; a line that then has not two fields falls back to any white space.
+    """
+    line = line.rstrip("\r\n")
+    if "\t" in line:
+        fields = [f.strip(" ") for f in line.strip(" ").split("\t")]
+        fields = [f for f in fields if f]
+        if len(fields) == 2:
+            return fields
+    fields = [f for f in _ASCII_SPACE.split(line) if f]
+    if len(fields) == 2 or not fields:
+        return fields
+    return line.split()
+
+
 @dataclass
 class Dictionary:
     src_lang: str
@@ -42,7 +64,7 @@ def read_dictionary(
     pairs: list[tuple[str, str]] = []
     malformed = 0
     for _, line in iter_lines(path):
-        fields = line.split()
+        fields = split_pair(line)
         if not fields:
             continue
         if len(fields) != 2:

@@ -29,6 +29,11 @@ def make_record(kind: str, tool: str, **fields: Any) -> dict[str, Any]:
 
 def parse_records(lines: Iterable[str | bytes], source: str = "<stdin>") -> list[dict[str, Any]]:
     """Parse a record stream; a line that is not a JSON object with a string ``kind`` is an error."""
+    return [record for _, record in numbered_records(lines, source)]
+
+
+def numbered_records(lines: Iterable[str | bytes], source: str = "<stdin>") -> list[tuple[int, dict[str, Any]]]:
+    """(line number, record) of every non-blank line, so that later checks can say ``source:line``."""
     records = []
     for line_no, line in enumerate(lines, start=1):
         if not line.strip():
@@ -39,17 +44,22 @@ def parse_records(lines: Iterable[str | bytes], source: str = "<stdin>") -> list
             raise InputError(f"invalid JSON record ({err.msg})", source, line_no) from None
         if not isinstance(obj, dict) or not isinstance(obj.get("kind"), str):
             raise InputError("not a record (expected a JSON object with a 'kind')", source, line_no)
-        records.append(obj)
+        records.append((line_no, obj))
     return records
 
 
 def read_record_files(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
-    from cltc_tools.io.textfile import open_text
+    return [record for _, _, record in numbered_record_files(paths)]
+
+
+def numbered_record_files(paths: Iterable[str | Path]) -> list[tuple[str, int, dict[str, Any]]]:
+    """(file, line number, record) of record files (gzip ok); bytes that are not UTF-8 are a ``file:line`` error."""
+    from cltc_tools.io.textfile import iter_lines
 
     records = []
     for path in paths:
-        with open_text(path) as handle:
-            records.extend(parse_records(handle, str(path)))
+        lines = (line for _, line in iter_lines(path))
+        records.extend((str(path), line_no, record) for line_no, record in numbered_records(lines, str(path)))
     return records
 
 
@@ -91,6 +101,6 @@ def file_sha256(path: str | Path) -> str:
 
 def require_path(record: dict[str, Any], source: str = "<stdin>") -> Path:
     path = record.get("path")
-    if not isinstance(path, str):
+    if not isinstance(path, str) or not path.strip() or "\x00" in path:
         raise InputError(f"{record.get('kind')} record without a 'path'", source)
     return Path(path)

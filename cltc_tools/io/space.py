@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -88,8 +89,12 @@ def _read_words(path: Path, langs: dict[str, tuple[int, int]], n: int) -> list[s
     for lang, (start, end) in langs.items():
         owner[start:end] = lang
     words: list[str] = []
-    with open(path, encoding="utf-8", newline="\n") as handle:
-        for line_no, line in enumerate(handle, start=1):
+    with open(path, "rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise InputError(f"not UTF-8 text ({err.reason})", path, line_no) from None
             lang, sep, token = line.rstrip("\n").partition("\t")
             if not sep:
                 raise InputError("expected 'lang<TAB>token'", path, line_no)
@@ -110,11 +115,16 @@ def _check_meta(meta: Any, path: Path) -> dict[str, Any]:
     if not isinstance(langs, dict) or not langs:
         raise InputError("field 'langs' must map languages to [start, end] row ranges", path)
     for lang, span in langs.items():
-        ok = isinstance(span, list) and len(span) == 2 and all(isinstance(x, int) for x in span)
+        ok = isinstance(span, list) and len(span) == 2 and all(type(x) is int for x in span)
         if not ok or not 0 <= span[0] <= span[1]:
             raise InputError(f"bad row range for language {lang!r}", path)
-    if not isinstance(meta.get("dim"), int):
+    if not isinstance(meta.get("dim"), int) or isinstance(meta.get("dim"), bool):
         raise InputError("field 'dim' must be an integer", path)
+    provenance = meta.get("provenance", [])
+    if not isinstance(provenance, list) or not all(isinstance(x, dict) for x in provenance):
+        raise InputError("field 'provenance' must be a list of records (JSON objects)", path)
+    if not isinstance(meta.get("sha256", ""), str):
+        raise InputError("field 'sha256' must be a string", path)
     return meta
 
 
@@ -133,9 +143,19 @@ def open_space(path: str | Path) -> Space:
         raise InputError(f"invalid JSON ({err.msg})", meta_path, err.lineno) from None
     meta = _check_meta(meta, meta_path)
     try:
-        vectors = np.load(path / "vectors.npy", mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError) as err:
-        raise InputError(f"unreadable .npy matrix ({err})", path / "vectors.npy") from None
+        with warnings.catch_warnings():  # numpy warns about some damaged headers before refusing them
+            warnings.simplefilter("ignore")
+            vectors = np.load(path / "vectors.npy", mmap_mode="r", allow_pickle=False)
+    except Exception as err:  # noqa: BLE001
+        # a damaged .npy header goes through tokenize and ast.literal_eval: SyntaxError, TokenError, ... too
+        if "pickle" in str(err):  # numpy takes anything that is not .npy for a pickle
+            raise InputError("unreadable .npy matrix: not in .npy format (if it is a pickle: pickles are never "
+                             "loaded, they can run code)", path / "vectors.npy") from None
+        raise InputError(f"unreadable .npy matrix ({type(err).__name__}: {err})", path / "vectors.npy") from None
+    if not isinstance(vectors, np.ndarray):  # np.load opens a zip file as an .npz archive
+        if hasattr(vectors, "close"):
+            vectors.close()
+        raise InputError("not an .npy matrix (an .npz archive?)", path / "vectors.npy")
     if vectors.ndim != 2 or vectors.dtype != np.float32:
         raise InputError(f"expected a float32 [N, D] matrix, found {vectors.dtype} {vectors.shape}", path / "vectors.npy")
     if vectors.shape[1] != meta["dim"]:
@@ -148,7 +168,23 @@ def open_space(path: str | Path) -> Space:
         covered = end
     if covered != vectors.shape[0]:
         raise InputError(f"language rows cover {covered} rows but vectors.npy has {vectors.shape[0]}", meta_path)
+    lines, n = _count_lines(path / "words.txt"), int(vectors.shape[0])
+    if lines > n:
+        raise InputError(f"words.txt has more lines than vectors.npy has rows ({n})", path / "words.txt", n + 1)
+    if lines < n:
+        raise InputError(f"words.txt has {lines} lines but vectors.npy has {n} rows", path / "words.txt")
     return Space(path, meta, vectors)
+
+
+def _count_lines(path: Path) -> int:
+    """Lines of a file, counted in 1 MiB blocks (a 2M-word words.txt takes a few tens of milliseconds)."""
+    count = 0
+    last = b"\n"
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (last != b"\n")
 
 
 def write_space(
@@ -160,20 +196,21 @@ def write_space(
 ) -> str:
     """Write blocks as one space directory, atomically; returns the content sha256."""
     if not blocks:
-        raise InputError("refusing to write an empty space")
+        raise InputError("refusing to write an empty space", path)
     dim = int(blocks[0].vectors.shape[1])
     langs: dict[str, list[int]] = {}
     n = 0
     for block in blocks:
         if block.lang in langs:
-            raise InputError(f"language {block.lang!r} appears twice")
+            raise InputError(f"language {block.lang!r} appears twice", path)
         if block.vectors.shape != (len(block.words), dim):
-            raise InputError(f"language {block.lang!r}: {len(block.words)} words but vectors {block.vectors.shape}")
+            raise InputError(f"language {block.lang!r}: {len(block.words)} words but vectors {block.vectors.shape}",
+                             path)
         langs[block.lang] = [n, n + len(block.words)]
         n += len(block.words)
     digest = hashlib.sha256()
     with atomic_dir(path, force=force) as tmp:
-        _write_words(tmp / "words.txt", blocks, digest)
+        _write_words(tmp / "words.txt", blocks, digest, Path(path))
         _write_vectors(tmp / "vectors.npy", blocks, n, dim, digest)
         meta = {"format": FORMAT, "dim": dim, "langs": langs, "sha256": digest.hexdigest(),
                 "provenance": provenance or []}
@@ -183,12 +220,13 @@ def write_space(
     return digest.hexdigest()
 
 
-def _write_words(path: Path, blocks: Sequence[LangBlock], digest: Any) -> None:
+def _write_words(path: Path, blocks: Sequence[LangBlock], digest: Any, target: Path) -> None:
     with open(path, "wb") as handle:
         for block in blocks:
             for word in block.words:
                 if "\n" in word or "\r" in word:
-                    raise InputError(f"token {word!r} contains a line break")
+                    raise InputError(f"token {word!r} contains a line break: not representable in words.txt",
+                                     target)
                 data = f"{block.lang}\t{word}\n".encode()
                 handle.write(data)
                 digest.update(data)

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 from cltc_tools.errors import InputError
 
 GZIP_MAGIC = b"\x1f\x8b"
+# what reading a damaged gzip stream raises: BadGzipFile (an OSError), EOFError when truncated, zlib.error
+COMPRESSION_ERRORS = (EOFError, OSError, zlib.error)
+
+
+@contextlib.contextmanager
+def compressed_errors(path: str | Path, line: int | None = None) -> Iterator[None]:
+    """Turn the errors of a damaged (or fake) gzip stream into an InputError naming the file."""
+    try:
+        yield
+    except COMPRESSION_ERRORS as err:
+        raise InputError(f"truncated or corrupt compressed data ({err})", path, line) from None
 
 
 def is_gzip(path: Path) -> bool:
@@ -47,7 +61,7 @@ def iter_lines(path: str | Path):
             # decoding runs ahead in blocks, so line_no may lag behind: find the line itself
             where = _first_undecodable_line(path) or line_no + 1
             raise InputError(f"not UTF-8 text ({err.reason})", path, where) from None
-        except (EOFError, OSError, gzip.BadGzipFile) as err:
+        except COMPRESSION_ERRORS as err:
             raise InputError(f"truncated or corrupt compressed data ({err})", path, line_no + 1) from None
 
 
@@ -60,6 +74,6 @@ def _first_undecodable_line(path: str | Path) -> int | None:
                     raw.decode("utf-8")
                 except UnicodeDecodeError:
                     return line_no
-    except (EOFError, OSError):
+    except COMPRESSION_ERRORS:
         pass
     return None

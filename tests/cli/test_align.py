@@ -144,3 +144,103 @@ def test_a_dictionary_from_the_pivot_is_read_the_other_way_round(data):
     other = runner.invoke(app, ["--space", str(data / "multi"), "--dict", str(data / "de-en.train.txt"),
                                 "--pivot", "fr", "--out", str(data / "x")])
     assert other.exit_code == 2 and "pivot language 'fr'" in other.stderr
+
+
+# --- every method from the command line
+
+
+def test_help_has_an_example_of_every_method_and_of_refinement():
+    result = runner.invoke(app, ["--help"])
+    for needle in ("--method procrustes", "--method cca", "--method attract-repel", "--refine 5", "--preset paper",
+                   "--sv-threshold", "--join regression", "--dict identical"):
+        assert needle in result.stdout, needle
+
+
+def test_unknown_method_lists_every_method(data):
+    result = align(data, "--method", "nope", "--space", str(data / "multi"), "--out", str(data / "out"))
+    assert result.exit_code == 2
+    assert "known: attract-repel, cca, procrustes" in result.stderr
+
+
+def test_an_option_of_another_method_exits_2(data):
+    result = align(data, "--method", "cca", "--sv-threshold", "1", "--space", str(data / "multi"),
+                   "--out", str(data / "out"))
+    assert result.exit_code == 2 and "--sv-threshold does not apply to --method cca" in result.stderr
+    assert not (data / "out").exists()
+
+
+def test_procrustes_paper_preset_reduces_and_normalises(data):
+    result = align(data, "--preset", "paper", "--space", str(data / "multi"), "--out", str(data / "p"))
+    assert result.exit_code == 0, result.stderr
+    space, metrics = records(result)
+    assert space["params"]["sv_threshold"] == 1.0 and space["params"]["normalize"] == ["unit"]
+    assert space["params"]["preset"] == "paper" and space["fit"]["method"]["de"]["kept_dims"] <= 8
+    assert metrics["nn"]["p@1"] == 100.0
+    explicit = align(data, "--preset", "paper", "--sv-threshold", "1e9", "--space", str(data / "multi"),
+                     "--out", str(data / "q"))
+    assert records(explicit)[0]["fit"]["method"]["de"]["kept_dims"] == 1  # explicit options win over the preset
+
+
+@pytest.mark.parametrize("space", ["pivot", "cca"])
+def test_cca_runs_from_the_command_line(data, space):
+    result = align(data, "--method", "cca", "--cca-space", space, "--space", str(data / "multi"),
+                   "--out", str(data / "c"))
+    assert result.exit_code == 0, result.stderr
+    record, metrics = records(result)
+    assert record["method"] == "cca" and record["params"]["cca_space"] == space
+    assert record["fit"]["method"]["de"]["correlations"]["first"] > 0.9
+    assert metrics["nn"]["p@1"] >= 90 and "canonical correlations" in result.stderr
+
+
+def test_attract_repel_runs_from_the_command_line_with_constraint_files(data):
+    (data / "syn.txt").write_text("".join(f"de_d{i} en_e{i}\n" for i in range(0, 40, 2)))
+    (data / "ant.txt").write_text("e1 e2\ne3 e4\n")
+    result = align(data, "--method", "attract-repel", "--attract", str(data / "syn.txt"),
+                   "--repel", f"{data / 'ant.txt'}:en", "--ar-batch", "10", "--ar-init", "procrustes",
+                   "--space", str(data / "multi"), "--out", str(data / "ar"))
+    assert result.exit_code == 0, result.stderr
+    record, metrics = records(result)
+    counts = record["fit"]["method"]["runs"]["en-de"]
+    assert counts["attract_rows"] == 40 and counts["dictionary_pairs"] == 40 and counts["repel_rows"] == 2
+    assert len(record["inputs"]) == 4  # the space, the dictionary and both constraint files
+    assert record["params"]["attract"] == [str(data / "syn.txt")]
+    assert metrics["nn"]["p@1"] >= 90 and "attract-repel en-de" in result.stderr  # test words: no constraints
+    assert open_space(data / "ar").lang_vectors("de").shape == (60, 8)
+
+
+def test_attract_repel_needs_no_dictionary_but_some_constraint(data):
+    (data / "syn.txt").write_text("de_d1 en_e1\n")
+    base = ["--method", "attract-repel", "--space", str(data / "multi"), "--device", "cpu"]
+    ok = runner.invoke(app, [*base, "--attract", str(data / "syn.txt"), "--out", str(data / "a")])
+    assert ok.exit_code == 0, ok.stderr
+    none = runner.invoke(app, [*base, "--out", str(data / "b")])
+    assert none.exit_code == 2 and "needs constraints" in none.stderr and not (data / "b").exists()
+
+
+def test_refinement_rounds_are_recorded_and_named(data):
+    result = align(data, "--refine", "2", "--refine-vocab", "50", "--space", str(data / "multi"),
+                   "--out", str(data / "r"))
+    assert result.exit_code == 0, result.stderr
+    record, _ = records(result)
+    assert record["name"] == "procrustes-refine" and record["params"]["refine"] == 2
+    assert len(record["fit"]["refine"]["pairs"]["de"]) == 2 and "refine de" in result.stderr
+
+
+def test_eval_dict_folder_scores_every_pair_of_the_space(data):
+    folder = data / "tests"
+    folder.mkdir()
+    (folder / "de-en.5000-6500.txt").write_text("".join(f"d{i} e{i}\n" for i in range(40, 60)))
+    (folder / "en-de.5000-6500.txt").write_text("".join(f"e{i} d{i}\n" for i in range(40, 60)))
+    (folder / "fr-en.5000-6500.txt").write_text("x y\n")  # fr is not in the space: not evaluated
+    result = runner.invoke(app, ["--space", str(data / "multi"), "--dict", str(data / "de-en.train.txt"),
+                                 "--eval-dict", str(folder), "--out", str(data / "e"), "--device", "cpu"])
+    assert result.exit_code == 0, result.stderr
+    pairs = [(r["src_lang"], r["tgt_lang"]) for r in records(result)[1:]]
+    assert pairs == [("de", "en"), ("en", "de")]
+
+
+def test_a_missing_constraint_file_exits_2_before_any_work(data):
+    result = align(data, "--method", "attract-repel", "--attract", str(data / "nope.txt"), "--space",
+                   str(data / "multi"), "--out", str(data / "out"))
+    assert result.exit_code == 2 and f"{data / 'nope.txt'}: no such constraint file" in result.stderr
+    assert not (data / "out").exists()

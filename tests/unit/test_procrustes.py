@@ -5,7 +5,7 @@ import pytest
 
 from cltc_tools.align.dictionary import IDENTICAL, concat, identical_pairs, index_pairs, require_usable
 from cltc_tools.align.normalize import normalize, parse_steps
-from cltc_tools.align.procrustes import procrustes
+from cltc_tools.align.procrustes import procrustes, reduced_procrustes
 from cltc_tools.align.registry import METHODS
 from cltc_tools.errors import InputError
 from cltc_tools.io.dictionaries import Dictionary
@@ -41,7 +41,7 @@ def test_procrustes_is_the_least_squares_orthogonal_map():
 
 
 def test_procrustes_is_registered_and_unknown_methods_list_it():
-    assert METHODS.get("procrustes") is procrustes
+    assert METHODS.get("procrustes").name == "procrustes"
     with pytest.raises(InputError, match="procrustes"):
         METHODS.get("unknown")
 
@@ -122,3 +122,48 @@ def test_concat_keeps_first_occurrence_order_without_duplicates():
     b = index_pairs(Dictionary("de", "en", [("a", "x"), ("a", "y")]), {"a": 0, "b": 1}, {"x": 0, "y": 1})
     src, tgt = concat([a, b])
     assert list(zip(src, tgt)) == [(1, 1), (0, 0), (0, 1)]
+
+
+# --- the paper's dimensionality reduction (Appendix A): singular directions above a threshold
+
+
+def test_sv_threshold_keeps_the_directions_above_it():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((300, 10))
+    Y = X @ random_rotation(10, rng) * np.array([3.0] * 6 + [0.01] * 4)  # 4 nearly dead target directions
+    singular = np.linalg.svd(X.T @ Y, compute_uv=False)
+    threshold = (singular[5] + singular[6]) / 2
+    W, kept = reduced_procrustes(X, Y, threshold)
+    assert kept == 6 == (singular > threshold).sum()
+    assert np.linalg.matrix_rank(W, tol=1e-8) == 6
+    assert np.allclose(W @ W.T @ W, W, atol=1e-10)  # a partial isometry: a rotation of the kept subspace
+    U, _, Vt = np.linalg.svd(X.T @ Y)
+    assert np.allclose(W, U[:, :6] @ Vt[:6], atol=1e-10)
+
+
+def test_sv_threshold_below_every_singular_value_is_plain_procrustes():
+    rng = np.random.default_rng(5)
+    X, Y = rng.standard_normal((80, 7)), rng.standard_normal((80, 7))
+    W, kept = reduced_procrustes(X, Y, 1e-9)
+    assert kept == 7 and np.allclose(W, procrustes(X, Y))
+    assert reduced_procrustes(X, Y, None)[1] == 7
+
+
+def test_sv_threshold_above_every_singular_value_keeps_one_direction():
+    rng = np.random.default_rng(6)
+    X, Y = rng.standard_normal((50, 5)), rng.standard_normal((50, 5))
+    W, kept = reduced_procrustes(X, Y, 1e12)
+    assert kept == 1 and np.linalg.matrix_rank(W) == 1
+
+
+def test_reduction_drops_the_directions_the_pivot_lacks_and_keeps_the_rest_exact():
+    rng = np.random.default_rng(7)
+    X = 20 * np.linalg.qr(rng.standard_normal((400, 8)))[0]  # X^T X = 400 I
+    Y = X @ random_rotation(8, rng)
+    Y[:, 5:] *= 1e-4  # the pivot barely varies along three of its directions: singular values 400 and 0.04
+    W, kept = reduced_procrustes(X, Y, 1.0)
+    mapped = X @ W
+    assert kept == 5
+    assert np.abs(mapped[:, 5:]).max() < 1e-9
+    assert np.allclose(mapped[:, :5], Y[:, :5], atol=1e-9)
+    assert (np.linalg.norm(mapped, axis=1) <= np.linalg.norm(X, axis=1) + 1e-9).all()

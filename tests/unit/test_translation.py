@@ -6,7 +6,8 @@ import torch
 
 from cltc_tools.align.dictionary import index_pairs
 from cltc_tools.align.translation import (
-    best_rank, mean_knn_similarity, rows_per_block, unit_rows, word_translation,
+    best_rank, csls_nearest, knn_lower_bound, mean_knn_similarity, probe_rows, rows_per_block, unit_rows,
+    word_translation,
 )
 from cltc_tools.io.dictionaries import Dictionary
 
@@ -113,3 +114,93 @@ def test_no_covered_word_scores_zero_everywhere(case):
     scores = word_translation(src, tgt, idx, vocab=1, device="cpu")
     assert scores.covered_words == 0 and scores.nn == scores.csls_all == {"p@1": 0.0, "p@5": 0.0, "p@10": 0.0}
     assert "coverage 0/43" in scores.line("xx", "yy")
+
+
+# --- exact CSLS with r_S computed only for the targets that can win
+
+
+def hubby(n_src=1500, n_tgt=2500, dim=24, seed=11):
+    """Source words mapped near target words, plus hubs: targets close to many sources (the case CSLS is for)."""
+    rng = np.random.default_rng(seed)
+    tgt = rng.standard_normal((n_tgt, dim)).astype(np.float32)
+    tgt[:40] += 2.5 * rng.standard_normal(dim).astype(np.float32)  # 40 hubs around one direction
+    src = tgt[:n_src] + 1.1 * rng.standard_normal((n_src, dim)).astype(np.float32)
+    src[rng.random(n_src) < 0.3] += 1.5 * tgt[0]  # pulled towards the hubs
+    return src, tgt
+
+
+def full_csls_ranking(src, tgt, queries, k, n):
+    S = src / np.linalg.norm(src, axis=1, keepdims=True)
+    T = tgt / np.linalg.norm(tgt, axis=1, keepdims=True)
+    full = T @ S.T
+    r_S = np.sort(full, axis=1)[:, -k:].mean(axis=1)
+    scores = 2 * S[queries] @ T.T - r_S[None, :]
+    return np.argsort(-scores, axis=1, kind="stable")[:, :n]
+
+
+@pytest.mark.parametrize("n, probes", [(1, 0), (10, 0), (5, 300)])
+def test_pruned_csls_ranking_equals_the_full_ranking(n, probes):
+    src, tgt = hubby()
+    queries = np.arange(0, 1500, 7)
+    dev = torch.device("cpu")
+    S, T = unit_rows(src, dev), unit_rows(tgt, dev)
+    probe = S[torch.as_tensor(probe_rows(queries, S, T, probes))]
+    counted = []
+
+    def spy(q, keys, k, block, advance=None):
+        counted.append(len(q))
+        return mean_knn_similarity(q, keys, k, block, advance)
+
+    import cltc_tools.align.translation as translation
+    original = translation.mean_knn_similarity
+    translation.mean_knn_similarity = spy
+    try:
+        ranked = csls_nearest(S[torch.as_tensor(queries)], S, T, 10, n, probe, 64, 64, full_share=1.0)
+    finally:
+        translation.mean_knn_similarity = original
+    assert np.array_equal(ranked, full_csls_ranking(src, tgt, queries, 10, n))
+    assert sum(counted) < len(tgt)  # r_S was computed for part of the vocabulary only
+
+
+def test_the_unpruned_fallback_gives_the_same_ranking():
+    src, tgt = hubby(seed=12)
+    queries = np.arange(0, 1500, 11)
+    dev = torch.device("cpu")
+    S, T = unit_rows(src, dev), unit_rows(tgt, dev)
+    probe = S[torch.as_tensor(probe_rows(queries, S, T, 0))]
+    ranked = csls_nearest(S[torch.as_tensor(queries)], S, T, 10, 5, probe, 100, 100, full_share=0.0)
+    assert np.array_equal(ranked, full_csls_ranking(src, tgt, queries, 10, 5))
+
+
+def test_probe_rows_are_the_queries_then_the_sources_nearest_the_target_centroid():
+    rng = np.random.default_rng(4)
+    T = unit_rows(rng.standard_normal((50, 6)) + 3.0, torch.device("cpu"))
+    S = unit_rows(rng.standard_normal((12, 6)), torch.device("cpu"))
+    rows = probe_rows(np.array([5, 2, 9]), S, T, extra=4)
+    closeness = (S @ T.mean(0)).numpy()
+    expected = [i for i in np.argsort(-closeness) if i not in (5, 2, 9)][:4]
+    assert list(rows) == [5, 2, 9, *expected] and len(set(rows)) == len(rows)
+    assert sorted(probe_rows(np.array([1]), S[:3], T, extra=10)) == [0, 1, 2]
+
+
+def test_lower_bound_never_exceeds_the_mean_of_the_k_nearest():
+    rng = np.random.default_rng(3)
+    keys, queries = unit_rows(rng.standard_normal((300, 8)), torch.device("cpu")), unit_rows(
+        rng.standard_normal((50, 8)), torch.device("cpu"))
+    exact = mean_knn_similarity(queries, keys, 10, 16)
+    for subset in (keys[:5], keys[:40], keys):
+        bound = knn_lower_bound(queries, subset, 10, 16)
+        assert (bound <= exact + 1e-6).all()
+    assert torch.allclose(knn_lower_bound(queries, keys, 10, 16), exact, atol=1e-6)
+
+
+def test_word_translation_on_a_hubby_vocabulary_matches_brute_force_precision():
+    src, tgt = hubby(n_src=1200, n_tgt=1800, seed=13)
+    rows = np.arange(0, 1200, 13)
+    d = Dictionary("xx", "yy", [(f"s{i}", f"t{i}") for i in rows])
+    idx = index_pairs(d, {f"s{i}": i for i in range(1200)}, {f"t{j}": j for j in range(1800)})
+    scores = word_translation(src, tgt, idx, csls_k=10, device="cpu")
+    ranked = full_csls_ranking(src, tgt, rows, 10, 10)
+    for k in (1, 5, 10):
+        expected = round(100 * np.mean([i in ranked[q, :k] for q, i in enumerate(rows)]), 2)
+        assert scores.csls[f"p@{k}"] == expected
