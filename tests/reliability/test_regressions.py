@@ -195,6 +195,24 @@ def test_vocab_txt_missing_not_utf8_or_of_the_wrong_length(model, tmp_path):
         load_checkpoint(crafted)
 
 
+def test_damaged_training_snapshot(tmp_path):
+    """A state.json without its keys, or not an object, was a KeyError / AttributeError traceback on --resume."""
+    import torch
+    from safetensors.torch import save_file
+
+    from cltc_tools.resume import load_snapshot
+
+    progress = tmp_path / ".model.progress"
+    progress.mkdir()
+    save_file({"x": torch.zeros(1)}, str(progress / "state.safetensors"))
+    (progress / "state.json").write_text(json.dumps({"fingerprint": "fp"}))
+    with pytest.raises(InputError, match=r"\.model\.progress: damaged training snapshot \(KeyError"):
+        load_snapshot(tmp_path / "model", "fp")
+    (progress / "state.json").write_text("[]")
+    with pytest.raises(InputError, match="snapshot of a run with other data or settings"):
+        load_snapshot(tmp_path / "model", "fp")
+
+
 # --- atomic outputs -----------------------------------------------------------------------------------------------
 
 def test_ctrl_c_between_the_two_renames_of_a_swap_restores_the_previous_output(tmp_path, monkeypatch):
