@@ -34,6 +34,12 @@ runner = CliRunner()
 SCRATCH = Path(tempfile.mkdtemp(prefix="cltc-clifuzz-"))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _remove_scratch():
+    yield
+    shutil.rmtree(SCRATCH, ignore_errors=True)
+
+
 def fresh(name: str) -> Path:
     """An empty folder for one example."""
     folder = SCRATCH / name

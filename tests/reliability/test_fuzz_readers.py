@@ -36,6 +36,12 @@ from reliability._fuzz import FUZZ, check_located, fuzz_bytes, mutated, mutated_
 SCRATCH = Path(tempfile.mkdtemp(prefix="cltc-fuzz-"))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _remove_scratch():
+    yield
+    shutil.rmtree(SCRATCH, ignore_errors=True)
+
+
 def scratch(name: str) -> Path:
     folder = SCRATCH / name
     folder.mkdir(parents=True, exist_ok=True)
