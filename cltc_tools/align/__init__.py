@@ -1,4 +1,4 @@
-"""Cross-lingual alignment of embedding spaces (Procrustes) and word-translation evaluation."""
+"""Cross-lingual alignment of embedding spaces (Procrustes, CCA, Attract-Repel, refinement) and word translation."""
 
 from cltc_tools.align.pipeline import AlignResult, align_spaces
 from cltc_tools.align.procrustes import procrustes
