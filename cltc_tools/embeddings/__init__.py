@@ -22,6 +22,12 @@ def train_embeddings(job: TrainJob, preset: str | None = None, overrides: dict[s
         raise InputError(f"--method {method.name} reads sentence pairs: give --parallel FILE, not --input")
     if method.inputs == "text" and job.parallel:
         raise InputError(f"--method {method.name} reads text: give --input FILE, not --parallel")
+    if method.inputs == "parallel" and job.lang:
+        raise InputError(f"--lang does not apply to --method {method.name} (the pairs name their languages)")
+    if job.init_spaces and method.name != "sent-align":
+        raise InputError(f"--init-space does not apply to --method {method.name}")
+    if job.save_bin is not None and method.name == "sent-align":
+        raise InputError("--save-bin applies to the fastText methods (fasttext, biskip)")
     params = method.hparams(preset, overrides or {})
     return method.train(replace(job, params=params))
 

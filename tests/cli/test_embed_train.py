@@ -138,3 +138,13 @@ def test_moses_file_pairs_are_parallel_input(tmp_path):
     assert record["langs"] == ["en", "de"]
     assert record["inputs"] == [file_sha256(tmp_path / "corpus.de"), file_sha256(tmp_path / "corpus.en")]
     assert sorted(open_space(tmp_path / "o").words("de")) == ["baum", "das", "ein", "haus"]
+
+
+def test_options_of_another_method_are_usage_errors(tmp_path):
+    pairs = parallel_file(tmp_path / "de-en.jsonl", "de", n=5)
+    for args, message in ((["--method", "biskip", pairs, "--lang", "de"], "--lang does not apply"),
+                          (["--method", "fasttext", pairs, "--lang", "de", "--parallel", pairs], "reads text"),
+                          (["--method", "biskip", pairs, "--init-space", tmp_path], "--init-space does not apply"),
+                          (["--method", "sent-align", pairs, "--save-bin", tmp_path / "x.bin"], "--save-bin")):
+        result = invoke(*args, "--out", tmp_path / "o")
+        assert result.exit_code == 2 and message in result.stderr, (args, result.stderr)

@@ -153,9 +153,9 @@ def fasttext_corpus(path: Path, n: int = 300, seed: int = 0) -> Path:
 
 def test_fasttext_tiny_corpus_is_fast_raw_and_frequency_ordered(tmp_path):
     corpus = fasttext_corpus(tmp_path / "de.txt")
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time of this process (fastText's threads included): robust to a busy machine
     train("fasttext", tmp_path / "sp", FAST, texts=[corpus], lang="de", save_bin=tmp_path / "de.bin")
-    assert time.perf_counter() - start < 20
+    assert time.process_time() - start < 10
     space = open_space(tmp_path / "sp")
     words = space.words("de")
     counts = {w: corpus.read_text().split().count(w) for w in words}
