@@ -74,3 +74,13 @@ register_method(Method("attract-repel", attract_repel.fit_attract_repel, attract
                        attract_repel.PAPER, needs_dict=False,
                        description="semantic specialisation (Mrksic et al. 2017), bilingual spaces joined by "
                                    "regression (paper, Appendix B)"))
+
+
+def fit_identity(problem: Problem, params: dict[str, Any]) -> Fitted:
+    """No map: the input is one multilingual space already (BiSkip, sent-align, a multi-task model's export)."""
+    return Fitted(dict(problem.matrices), {lang: {"pairs": 0} for lang in problem.others})
+
+
+register_method(Method("identity", fit_identity, {}, needs_dict=False,
+                       description="no map, for spaces trained multilingual (cltc-embed train --method biskip or "
+                                   "sent-align): evaluate, normalise or --refine them as they are"))

@@ -30,6 +30,7 @@ Examples (dicts/ holds the MUSE dictionaries, constraints/ the Attract-Repel con
       --attract constraints/counter-fitting/ppdb_synonyms.txt:en \\
       --repel=constraints/omw-derived/antonyms.{de-en,en-fr,en-it}.txt.gz \\
       --join regression --join-solver lstsq --eval-dict dicts --out runs/multi-sem
+  cltc-align --method identity --space runs/biskip --eval-dict dicts --out runs/biskip-eval
 
 \b
 Methods:
@@ -43,6 +44,8 @@ Methods:
                  (FILE of prefixed words en_dog de_hund, or FILE:LANG) and the --dict pairs as attract
                  constraints; one bilingual space per language joined on English by regression (paper,
                  Appendix B; --join-solver lstsq or sgd), or --join none for one multilingual run.
+  identity       no map: a space trained multilingual already (cltc-embed train --method biskip or
+                 sent-align, cltc-train --export-space), to evaluate, normalise or refine as it is.
 Every method: --refine N rounds of Procrustes on mutual CSLS nearest neighbours among the --refine-vocab
 most frequent words (MUSE). --preset paper gives the paper's settings; explicit options override it.
 

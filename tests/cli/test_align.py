@@ -159,7 +159,7 @@ def test_help_has_an_example_of_every_method_and_of_refinement():
 def test_unknown_method_lists_every_method(data):
     result = align(data, "--method", "nope", "--space", str(data / "multi"), "--out", str(data / "out"))
     assert result.exit_code == 2
-    assert "known: attract-repel, cca, procrustes" in result.stderr
+    assert "known: attract-repel, cca, identity, procrustes" in result.stderr
 
 
 def test_an_option_of_another_method_exits_2(data):
@@ -244,3 +244,15 @@ def test_a_missing_constraint_file_exits_2_before_any_work(data):
                    str(data / "multi"), "--out", str(data / "out"))
     assert result.exit_code == 2 and f"{data / 'nope.txt'}: no such constraint file" in result.stderr
     assert not (data / "out").exists()
+
+
+def test_identity_evaluates_a_multilingual_space_without_a_dictionary(data):
+    result = runner.invoke(app, ["--method", "identity", "--space", str(data / "multi"), "--eval-dict",
+                                 str(data / "de-en.test.txt"), "--device", "cpu", "--out", str(data / "out")])
+    assert result.exit_code == 0, result.stderr
+    space, metrics = records(result)[0], records(result)[1]
+    assert space["method"] == "identity" and metrics["kind"] == "translation-metrics"
+    # de is a rotated copy of en: without a map, translation fails; the vectors are kept as they are
+    assert metrics["nn"]["p@1"] < 30
+    np.testing.assert_array_equal(open_space(data / "out").lang_vectors("de"),
+                                  open_space(data / "multi").lang_vectors("de"))
