@@ -228,7 +228,7 @@ def align_spaces(spaces: Sequence[str | Path | Space], out: str | Path, *, pivot
         record_params["identical_max"] = identical_max
     record_params.update(params)
     record_params["seed"] = seed
-    name = name or default_name(method, sources, params["refine"])
+    name = name or default_name(method, sources, params["refine"], opened)
     step = make_record("space", TOOL, langs=order, method=method, name=name, params=record_params, inputs=inputs,
                        fit=fit)
     blocks = [LangBlock(lang, problem.words[lang], matrices[lang]) for lang in order]
@@ -238,9 +238,14 @@ def align_spaces(spaces: Sequence[str | Path | Space], out: str | Path, *, pivot
     return result
 
 
-def default_name(method: str, sources: Sequence[str], rounds: int) -> str:
-    """The method, ``-identical`` when that is the only dictionary, ``-refine`` when refined."""
-    name = f"{method}-identical" if sources == [IDENTICAL] else method
+def default_name(method: str, sources: Sequence[str], rounds: int, spaces: Sequence[Space] = ()) -> str:
+    """The method (identity: the input space's name), ``-identical`` when that is the only dictionary,
+    ``-refine`` when refined."""
+    kept = [str(s.meta.get("name", "")) for s in spaces]
+    if method == "identity" and len(kept) == 1 and kept[0]:
+        name = kept[0]
+    else:
+        name = f"{method}-identical" if sources == [IDENTICAL] else method
     return f"{name}-refine" if rounds else name
 
 

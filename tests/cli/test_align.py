@@ -252,7 +252,18 @@ def test_identity_evaluates_a_multilingual_space_without_a_dictionary(data):
     assert result.exit_code == 0, result.stderr
     space, metrics = records(result)[0], records(result)[1]
     assert space["method"] == "identity" and metrics["kind"] == "translation-metrics"
+    assert space["name"] == metrics["name"] == "identity"  # the input space has no name of its own
     # de is a rotated copy of en: without a map, translation fails; the vectors are kept as they are
     assert metrics["nn"]["p@1"] < 30
     np.testing.assert_array_equal(open_space(data / "out").lang_vectors("de"),
                                   open_space(data / "multi").lang_vectors("de"))
+
+
+def test_identity_keeps_the_name_of_a_named_space(data):
+    multi = open_space(data / "multi")
+    write_space(data / "named", [LangBlock(lang, multi.words(lang), multi.lang_vectors(lang)) for lang in ("de", "en")],
+                extra={"name": "biskip", "method": "biskip"})
+    result = runner.invoke(app, ["--method", "identity", "--space", str(data / "named"), "--device", "cpu",
+                                 "--out", str(data / "out")])
+    assert result.exit_code == 0, result.stderr
+    assert records(result)[0]["name"] == "biskip"
