@@ -147,7 +147,7 @@ def rcv(
     with session.progress("newsitems", len(sources)) as advance:
         docs = read_rcv(inputs, lang=lang, stats=stats, advance=advance, sources=sources)
         _convert(session, "rcv", docs, out, split, force, inputs, {"lang": lang, "split": split},
-                 empty_reason=stats.why_empty,
+                 empty_reason=lambda: f"{', '.join(map(str, inputs))}: {stats.why_empty()}",
                  extra=lambda: {"read": stats.read, "dropped": dict(sorted(stats.dropped.items()))})
     if stats.dropped:
         session.log(f"{TOOL}: read {stats.read} newsitems, kept {stats.kept}, dropped {stats.describe_dropped()}")

@@ -114,7 +114,7 @@ def train_monolingual(job: TrainJob) -> TrainResult:
                 job.progress(f"tokenising {job.lang} text", None) as advance:
             lines = write_lines(handle, iter_sentences(job.texts, job.lang, job.tokenizer), advance)
         if not lines:
-            raise InputError(f"no {job.lang} text in the input files")
+            raise InputError(f"no {job.lang} text in {', '.join(map(str, job.texts))}")
         job.log(f"{job.method}: {lines} lines of {job.lang} text; training fastText {params['model']} "
                 f"(dim {params['dim']}, {params['epoch']} epochs, {params['threads']} threads)")
         model = train_fasttext(corpus, fasttext_args(params, job.seed, job.verbose))

@@ -148,3 +148,11 @@ def test_options_of_another_method_are_usage_errors(tmp_path):
                           (["--method", "sent-align", pairs, "--save-bin", tmp_path / "x.bin"], "--save-bin")):
         result = invoke(*args, "--out", tmp_path / "o")
         assert result.exit_code == 2 and message in result.stderr, (args, result.stderr)
+
+
+def test_fasttext_on_text_without_words_names_the_file(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    result = invoke("--method", "fasttext", empty, "--lang", "de", "--out", tmp_path / "o")
+    assert result.exit_code == 2 and f"no de text in {empty}" in result.stderr, result.stderr
+    assert not (tmp_path / "o").exists()

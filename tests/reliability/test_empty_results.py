@@ -144,5 +144,5 @@ def test_data_converters_on_empty_input(tmp_path, command, files, why):
 
 def test_rcv_converter_on_an_empty_folder(tmp_path):
     (tmp_path / "rcv").mkdir()
-    refused(data_app, ["rcv", tmp_path / "rcv", "--lang", "en", "--out", tmp_path / "out"], "no newsitem XML",
-            tmp_path / "out")
+    refused(data_app, ["rcv", tmp_path / "rcv", "--lang", "en", "--out", tmp_path / "out"],
+            f"{tmp_path / 'rcv'}: no newsitem XML", tmp_path / "out")
