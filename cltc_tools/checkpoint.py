@@ -15,6 +15,7 @@ from safetensors.torch import load_file, save_file
 
 from cltc_tools.errors import InputError
 from cltc_tools.io.atomic import atomic_dir, fsync_file
+from cltc_tools.io.space import read_lang_tokens
 
 FORMAT = "cltc-model/1"
 WEIGHTS = "weights.safetensors"
@@ -150,18 +151,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 def _read_vocab(path: Path) -> list[tuple[str, str]]:
     if not path.is_file():
         raise InputError("checkpoint lacks vocab.txt", path.parent)
-    vocab = []
-    with open(path, "rb") as handle:
-        for line_no, raw in enumerate(handle, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as err:
-                raise InputError(f"not UTF-8 text ({err.reason})", path, line_no) from None
-            lang, sep, tok = line.rstrip("\n").partition("\t")
-            if not sep:
-                raise InputError("expected 'lang<TAB>token'", path, line_no)
-            vocab.append((lang, tok))
-    return vocab
+    return [(lang, token) for _, lang, token in read_lang_tokens(path)]
 
 
 def embedding_blocks(ckpt: Checkpoint) -> list:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -84,11 +84,8 @@ class Space:
         return cache[lang]
 
 
-def _read_words(path: Path, langs: dict[str, tuple[int, int]], n: int) -> list[str]:
-    owner = np.empty(n, dtype=object)
-    for lang, (start, end) in langs.items():
-        owner[start:end] = lang
-    words: list[str] = []
+def read_lang_tokens(path: Path) -> Iterator[tuple[int, str, str]]:
+    """(line number, language, token) of each ``lang<TAB>token`` line (words.txt, a checkpoint's vocab.txt)."""
     with open(path, "rb") as handle:
         for line_no, raw in enumerate(handle, start=1):
             try:
@@ -98,11 +95,20 @@ def _read_words(path: Path, langs: dict[str, tuple[int, int]], n: int) -> list[s
             lang, sep, token = line.rstrip("\n").partition("\t")
             if not sep:
                 raise InputError("expected 'lang<TAB>token'", path, line_no)
-            if line_no > n:
-                raise InputError(f"words.txt has more lines than vectors.npy has rows ({n})", path, line_no)
-            if lang != owner[line_no - 1]:
-                raise InputError(f"language {lang!r} outside its rows in space.json", path, line_no)
-            words.append(token)
+            yield line_no, lang, token
+
+
+def _read_words(path: Path, langs: dict[str, tuple[int, int]], n: int) -> list[str]:
+    owner = np.empty(n, dtype=object)
+    for lang, (start, end) in langs.items():
+        owner[start:end] = lang
+    words: list[str] = []
+    for line_no, lang, token in read_lang_tokens(path):
+        if line_no > n:
+            raise InputError(f"words.txt has more lines than vectors.npy has rows ({n})", path, line_no)
+        if lang != owner[line_no - 1]:
+            raise InputError(f"language {lang!r} outside its rows in space.json", path, line_no)
+        words.append(token)
     if len(words) != n:
         raise InputError(f"words.txt has {len(words)} lines but vectors.npy has {n} rows", path)
     return words
