@@ -114,3 +114,6 @@ def test_second_make_retrains_nothing(paper):
     assert again.returncode == 0, again.stderr[-3000:]
     assert "cltc-" not in again.stdout.replace((out / "report.md").read_text(), "")  # no recipe was run
     assert mtimes(out) == before
+    uptodate = subprocess.run(["make", "-q", "-C", str(REPO / "examples"), str(out / "report.md"), f"DATA={data}",
+                               f"OUT={out}", *GRID], capture_output=True, text=True, env=env(), stdin=subprocess.DEVNULL)
+    assert uptodate.returncode == 0, uptodate.stdout + uptodate.stderr  # `make -q` tells the grid is complete
