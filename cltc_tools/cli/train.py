@@ -91,6 +91,8 @@ def train(
         "--parallel", help="Parallel sentences JSONL (repeatable) for the +sent-ali architectures.")] = None,
     ali_loss: Annotated[Optional[str], typer.Option(
         "--ali-loss", help="+sent-ali alignment loss: cosine (eq. 6) or contrastive (with in-batch negatives).")] = None,
+    ali_lr: Annotated[Optional[float], typer.Option(
+        "--ali-lr", help="+sent-ali: learning rate of the alignment task's optimiser.")] = None,
     max_pairs: Annotated[Optional[int], typer.Option("--max-pairs", help="Read at most N pairs per file.")] = None,
     max_train_docs: Annotated[Optional[int], typer.Option(
         "--max-train-docs", help="Low-data regime: at most N training documents (stratified by label).")] = None,
@@ -111,13 +113,18 @@ def train(
     if preset not in (None, "paper"):
         raise InputError(f"unknown preset {preset!r} (known: paper)")
     spec = ARCHS.get(arch)
+    given = [flag for flag, value in (("--parallel", parallel), ("--ali-loss", ali_loss), ("--ali-lr", ali_lr),
+                                      ("--max-pairs", max_pairs)) if value]
+    if given and not spec.auxiliary:
+        verb = "apply" if len(given) > 1 else "applies"
+        raise InputError(f"{', '.join(given)} {verb} to the +sent-ali architectures, not --arch {arch}")
     if threads:
         import torch
 
         torch.set_num_threads(threads)
     hparams = spec.hparams(preset, {"max_epochs": max_epochs, "patience": patience, "lr": lr,
                                     "batch_size": batch_size, "dropout": dropout, "max_len": max_len,
-                                    "fine_tune": fine_tune, "ali_loss": ali_loss})
+                                    "fine_tune": fine_tune, "ali_loss": ali_loss, "ali_lr": ali_lr})
     chosen = parse_langs(langs)
     if not data and not train_files:
         raise InputError("no training data: use --data DIR or --train FILE")

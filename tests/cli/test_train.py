@@ -109,9 +109,11 @@ def test_sent_ali_architecture_with_parallel_file_and_exported_space(tiny_world,
     parallel.write_text("\n".join(lines) + "\n")
     result = runner.invoke(app, ["--arch", "gru-att+sent-ali", "--space", str(tiny_world / "space"), "--data",
                                  str(tiny_world / "docs"), "--parallel", str(parallel), "--out", str(tmp_path / "m"),
-                                 "--export-space", str(tmp_path / "tuned"), "--epochs", "2", "-q"])
+                                 "--export-space", str(tmp_path / "tuned"), "--epochs", "2", "--ali-lr", "0.005",
+                                 "-q"])
     assert result.exit_code == 0, result.output
     model, space = records(result.stdout)
+    assert model["params"]["ali_lr"] == 0.005
     assert model["kind"] == "model" and model["arch"] == "gru-att+sent-ali"
     assert space["kind"] == "space" and space["method"] == "fine-tuned" and space["langs"] == ["de", "en"]
     assert space["inputs"] == [model["inputs"][0]]  # derived from the space the model trained on
@@ -119,3 +121,11 @@ def test_sent_ali_architecture_with_parallel_file_and_exported_space(tiny_world,
     missing = runner.invoke(app, ["--arch", "han+sent-ali", "--space", str(tiny_world / "space"), "--data",
                                   str(tiny_world / "docs"), "--out", str(tmp_path / "m2")])
     assert missing.exit_code == 2 and "--parallel" in missing.stderr
+
+
+def test_alignment_options_with_a_single_task_architecture_exit_2(tiny_world, tmp_path):
+    result = runner.invoke(app, ["--arch", "gru-att", "--space", str(tiny_world / "space"), "--data",
+                                 str(tiny_world / "docs"), "--ali-lr", "0.01", "--out", str(tmp_path / "m")])
+    assert result.exit_code == 2
+    assert "--ali-lr applies to the +sent-ali architectures, not --arch gru-att" in result.stderr
+    assert not (tmp_path / "m").exists()
