@@ -22,7 +22,7 @@ Reading of the extracted paper text, where it is garbled:
 - Table 4 lists both eta = 1 and a learning rate of 1e-2, eqs. 11-12 only eta. We multiply them in:
   every step moves the batch's rows of P (and of Q) by a Frobenius norm of lr * eta (eps avoids a division
   by zero). ``--preset paper`` uses lr = 1e-2; the default is lr = 1, the step of eqs. 11-12 as written,
-  because with 1e-2 the English vectors move too slowly to align in 50 epochs of the shared data (P@1 near 0,
+  because with 1e-2 the vectors move too slowly to align in 50 epochs of the shared data (P@1 below 10,
   see benchmarks/RESULTS.md).
 - N is the number of pairs the gradient is taken over: the mini-batch (Table 4: 64 pairs).
 - Sparse updates: a mini-batch gradient (and its norm) is taken over the rows of the words in the batch only;
