@@ -8,7 +8,7 @@ from cltc_tools.errors import InputError
 
 
 def test_every_method_is_registered_with_the_paper_preset():
-    assert METHODS.names() == ["attract-repel", "cca", "procrustes"]
+    assert METHODS.names() == ["attract-repel", "cca", "identity", "procrustes"]
     for name in METHODS:
         method = METHODS.get(name)
         assert set(method.paper) <= set(method.defaults) | set(GENERIC), name
@@ -33,3 +33,15 @@ def test_an_option_of_another_method_or_an_unknown_preset_is_an_input_error():
         method_params("cca", "fast", {}, None)
     with pytest.raises(InputError, match="refine"):
         method_params("cca", None, {"refine": -1}, None)
+
+
+def test_identity_keeps_every_matrix_as_it_is():
+    import numpy as np
+
+    from cltc_tools.align.problem import Problem
+
+    rng = np.random.default_rng(0)
+    matrices = {"en": rng.standard_normal((5, 3)).astype(np.float32), "de": rng.standard_normal((4, 3)).astype(np.float32)}
+    problem = Problem("en", ["en", "de"], matrices, {"en": list("abcde"), "de": list("abcd")})
+    fitted = METHODS.get("identity").fit(problem, method_params("identity", None, {}, None))
+    assert all(fitted.matrices[lang] is matrices[lang] for lang in matrices)
