@@ -41,7 +41,7 @@ def test_identity_keeps_every_matrix_as_it_is():
     from cltc_tools.align.problem import Problem
 
     rng = np.random.default_rng(0)
-    matrices = {"en": rng.standard_normal((5, 3)).astype(np.float32), "de": rng.standard_normal((4, 3)).astype(np.float32)}
+    matrices = {lang: rng.standard_normal((n, 3)).astype(np.float32) for lang, n in (("en", 5), ("de", 4))}
     problem = Problem("en", ["en", "de"], matrices, {"en": list("abcde"), "de": list("abcd")})
     fitted = METHODS.get("identity").fit(problem, method_params("identity", None, {}, None))
     assert all(fitted.matrices[lang] is matrices[lang] for lang in matrices)
