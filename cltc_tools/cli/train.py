@@ -92,7 +92,7 @@ def train(
     ali_loss: Annotated[Optional[str], typer.Option(
         "--ali-loss", help="+sent-ali alignment loss: cosine (eq. 6) or contrastive (with in-batch negatives).")] = None,
     ali_lr: Annotated[Optional[float], typer.Option(
-        "--ali-lr", help="+sent-ali: learning rate of the alignment task's optimiser.")] = None,
+        "--ali-lr", help="+sent-ali: learning rate of the alignment task's optimiser [1e-3; paper: 1e-2].")] = None,
     max_pairs: Annotated[Optional[int], typer.Option("--max-pairs", help="Read at most N pairs per file.")] = None,
     max_train_docs: Annotated[Optional[int], typer.Option(
         "--max-train-docs", help="Low-data regime: at most N training documents (stratified by label).")] = None,

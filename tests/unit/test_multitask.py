@@ -28,19 +28,23 @@ def world(tmp_path_factory):
     return root
 
 
-def run(world, out, arch="gru-att+sent-ali", seed=0, preset=None, epochs=5):
+def run(world, out, arch="gru-att+sent-ali", seed=0, preset=None, epochs=5, **hparams):
     space = open_space(world / "unaligned")
     docs = world / "demo" / "docs"
     pairs = list(read_parallel(world / "demo" / "parallel" / "de-en.jsonl"))
-    settings = TrainSettings(arch, "multi", ARCHS.get(arch).hparams(preset, {**FAST, "max_epochs": epochs}), seed, parallel=pairs)
+    params = ARCHS.get(arch).hparams(preset, {**FAST, "max_epochs": epochs, **hparams})
+    settings = TrainSettings(arch, "multi", params, seed, parallel=pairs)
     info = {"path": str(space.path), "sha256": space.sha256, "name": "unaligned"}
     return train_models(space, info, load_split(docs, [], "train"), load_split(docs, [], "dev"), settings, out)[0]
 
 
 @pytest.mark.parametrize("arch", ["gru-att+sent-ali", "han+sent-ali"])
 def test_alignment_task_pulls_translations_together(world, tmp_path, arch):
-    """Encoded translations grow more similar than non-translations (the margin rises over training)."""
-    model = run(world, tmp_path, arch)
+    """Encoded translations grow more similar than non-translations (the margin rises over training).
+
+    At Table 5's alignment rate (1e-2): the default 1e-3 suits real data, but moves the tiny world too slowly.
+    """
+    model = run(world, tmp_path, arch, ali_lr=1e-2)
     margins = [h["alignment_margin"] for h in model.config["history"]]
     assert len(margins) == 5
     assert margins[-1] > margins[0] + 0.1, margins
