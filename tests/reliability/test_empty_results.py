@@ -33,15 +33,6 @@ def refused(app, args, why: str, out: Path | None = None, stdin: str | None = No
         assert not out.exists()
 
 
-@pytest.fixture(scope="module")
-def model(tiny_world, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("m")
-    result = runner.invoke(train_app, ["--space", str(tiny_world / "space"), "--data", str(tiny_world / "docs"),
-                                       "--out", str(out), "--epochs", "1", "-q"])
-    assert result.exit_code == 0, result.output
-    return Path(json.loads(result.stdout)["path"])
-
-
 @pytest.mark.parametrize("content", ["", "\n\n  \n", "\ufeff\r\n"])
 def test_train_on_zero_documents(tiny_world, tmp_path, content):
     train = tmp_path / "train.jsonl"

@@ -26,15 +26,6 @@ from cltc_tools.io.vectors import read_fasttext_bin, read_vec, read_vectors
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def model(tiny_world, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("m")
-    result = runner.invoke(train_app, ["--space", str(tiny_world / "space"), "--data", str(tiny_world / "docs"),
-                                       "--out", str(out), "--epochs", "1", "-q"])
-    assert result.exit_code == 0, result.output
-    return Path(json.loads(result.stdout)["path"])
-
-
 def copy_with(model: Path, tmp_path: Path, **changes) -> Path:
     crafted = tmp_path / "model"
     shutil.copytree(model, crafted)

@@ -62,15 +62,6 @@ class Payload:
         return exec, (f"open({str(self.marker)!r}, 'w').write('pwned')",)
 
 
-@pytest.fixture(scope="module")
-def model(tiny_world, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("trusted")
-    result = runner.invoke(train_app, ["--space", str(tiny_world / "space"), "--data", str(tiny_world / "docs"),
-                                       "--out", str(out), "--epochs", "1", "-q"])
-    assert result.exit_code == 0, result.output
-    return Path(json.loads(result.stdout)["path"])
-
-
 def test_the_payload_is_live(tmp_path):
     marker = tmp_path / "control"
     pickle.loads(pickle.dumps(Payload(marker)))
