@@ -16,10 +16,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from cltc_tools.features import collate, length_buckets
-from cltc_tools.models import ARCHS
-from cltc_tools.optim import ClassifierOptimizer
-from cltc_tools.train import Encoded, train_epoch
+from cltc_tools.training.features import collate, length_buckets
+from cltc_tools.training.loop import Encoded, train_epoch
+from cltc_tools.training.models import ARCHS
+from cltc_tools.training.optim import ClassifierOptimizer
 
 VOCAB, DIM, CLASSES = 20_000, 300, 7
 

@@ -11,7 +11,6 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
-
 from worlds import make_tiny_world  # noqa: E402
 
 torch.set_num_threads(1)

@@ -16,22 +16,24 @@ def _nonzero(norms: np.ndarray) -> np.ndarray:
     return np.where(norms == 0, 1, norms)
 
 
-@STEPS.register("unit")
 def unit(X: np.ndarray) -> np.ndarray:
     """Each row scaled to unit L2 length (zero rows stay zero)."""
     return X / _nonzero(np.linalg.norm(X, axis=1, keepdims=True))
 
 
-@STEPS.register("center")
 def center(X: np.ndarray) -> np.ndarray:
     """The mean row subtracted: every dimension has mean zero."""
     return X - X.mean(axis=0, keepdims=True, dtype=np.float64).astype(X.dtype)
 
 
-@STEPS.register("unitdim")
 def unitdim(X: np.ndarray) -> np.ndarray:
     """Each column (dimension) scaled to unit L2 length, as VecMap's ``unitdim``."""
     return X / _nonzero(np.linalg.norm(X, axis=0, keepdims=True))
+
+
+STEPS.register("unit", unit)
+STEPS.register("center", center)
+STEPS.register("unitdim", unitdim)
 
 
 def parse_steps(value: str | Sequence[str] | None) -> list[str]:

@@ -9,7 +9,6 @@ dictionary on it.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 
 from cltc_tools.align.constraints import parse_spec
 from cltc_tools.align.dictionary import IDENTICAL, IndexPairs, concat, identical_pairs, index_pairs, require_usable
@@ -29,8 +27,8 @@ from cltc_tools.align.translation import TranslationScores, pick_device, word_tr
 from cltc_tools.errors import InputError
 from cltc_tools.io.atomic import check_writable
 from cltc_tools.io.dictionaries import Dictionary, read_dictionary
-from cltc_tools.io.records import file_sha256, make_record
-from cltc_tools.io.space import LangBlock, Space, open_space, write_space
+from cltc_tools.io.records import SpaceArtifact, file_sha256, make_record
+from cltc_tools.io.space import LangBlock, Space, merged_provenance, open_space, space_sha256, write_space
 
 TOOL = "cltc-align"
 TEST_SPLIT = "5000-6500"
@@ -50,32 +48,16 @@ class Evaluation:
 
 
 @dataclass
-class AlignResult:
-    path: Path
-    sha256: str
-    langs: list[str]
-    method: str
-    name: str
-    params: dict[str, Any]
-    inputs: list[str]
+class AlignResult(SpaceArtifact):
+    """An aligned space: the ``space`` record's fields, the dictionaries used, the evaluations and the fit."""
+
     dictionaries: list[IndexPairs] = field(default_factory=list)
     evaluations: list[Evaluation] = field(default_factory=list)
     fit: dict[str, Any] = field(default_factory=dict)
 
-    def record_fields(self) -> dict[str, Any]:
+    def record_fields(self) -> dict[str, Any]:  # type: ignore[override]
         """The fields of the ``space`` record (SPEC section 2), plus what the fit found (``fit``)."""
-        return {"path": str(self.path), "sha256": self.sha256, "langs": self.langs, "method": self.method,
-                "name": self.name, "params": self.params, "inputs": self.inputs, "fit": self.fit}
-
-
-def space_sha256(space: Space) -> str:
-    """The content hash write_space stores (words.txt bytes, then the matrix rows); computed if absent."""
-    if space.sha256:
-        return space.sha256
-    digest = hashlib.sha256((space.path / "words.txt").read_bytes())
-    for start in range(0, len(space), 65536):
-        digest.update(np.ascontiguousarray(space.vectors[start:start + 65536], dtype=np.float32).tobytes())
-    return digest.hexdigest()
+        return {**super().record_fields(), "fit": self.fit}
 
 
 def languages(spaces: Sequence[Space]) -> dict[str, Space]:
@@ -232,7 +214,7 @@ def align_spaces(spaces: Sequence[str | Path | Space], out: str | Path, *, pivot
     step = make_record("space", TOOL, langs=order, method=method, name=name, params=record_params, inputs=inputs,
                        fit=fit)
     blocks = [LangBlock(lang, problem.words[lang], matrices[lang]) for lang in order]
-    sha = write_space(out, blocks, _provenance(opened) + [step], force=force, extra={"name": name, "method": method})
+    sha = write_space(out, blocks, merged_provenance(opened) + [step], force=force, extra={"name": name, "method": method})
     result = AlignResult(Path(out), sha, order, method, name, record_params, inputs, pairs, fit=fit)
     result.evaluations = evaluate(matrices, tests, csls_k, csls_vocab, batch_size, device, progress or no_progress)
     return result
@@ -271,12 +253,3 @@ def pivot_first(table: dict[str, Space], pivot: str, dicts: Sequence[str | Path]
     if needs_dict and not dicts:
         raise InputError("no dictionary: give --dict FILE (e.g. de-en.0-5000.txt) or --dict identical")
     return [pivot] + [lang for lang in table if lang != pivot]
-
-
-def _provenance(spaces: Sequence[Space]) -> list[dict[str, Any]]:
-    """The records that produced the inputs, each once, in order."""
-    seen: dict[bytes, dict[str, Any]] = {}
-    for space in spaces:
-        for record in space.provenance:
-            seen.setdefault(orjson.dumps(record, option=orjson.OPT_SORT_KEYS), record)
-    return list(seen.values())

@@ -18,7 +18,12 @@ import torch
 from cltc_tools.align.problem import Progress, no_progress
 from cltc_tools.align.procrustes import procrustes
 from cltc_tools.align.translation import (
-    cosine_blocks, mean_knn_similarity, nearest, pick_device, rows_per_block, unit_rows,
+    cosine_blocks,
+    mean_knn_similarity,
+    nearest,
+    pick_device,
+    rows_per_block,
+    unit_rows,
 )
 
 

@@ -12,10 +12,7 @@ from typing import Any
 
 from cltc_tools.align import attract_repel, cca, procrustes
 from cltc_tools.align.problem import Fitted, Problem
-from cltc_tools.errors import InputError
-from cltc_tools.registry import Registry
-
-PRESETS = ("paper",)
+from cltc_tools.registry import Registry, merge_hparams
 
 # Options of every method: input normalisation and MUSE-style refinement (Conneau et al. 2018).
 GENERIC: dict[str, Any] = {"normalize": [], "refine": 0, "refine_vocab": 15000}
@@ -33,44 +30,20 @@ class Method:
     description: str = ""
 
     def hparams(self, preset: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
-        """Generic and method defaults, then the preset, then explicit overrides (None values ignored).
-
-        An option that belongs to another method is an error naming this method's options.
-        """
-        if preset is not None and preset not in PRESETS:
-            raise InputError(f"unknown preset {preset!r} (known: {', '.join(PRESETS)})")
-        given = {k: v for k, v in overrides.items() if v is not None}
-        known = {**GENERIC, **self.defaults}
-        foreign = sorted(k for k in given if k not in known)
-        if foreign:
-            options = ", ".join(_flag(k) for k in foreign)
-            own = ", ".join(_flag(k) for k in self.defaults) or "none"
-            raise InputError(f"{options} does not apply to --method {self.name} (its own options: {own})")
-        params = dict(known)
-        if preset == "paper":
-            params.update(self.paper)
-        params.update(given)
-        return params
-
-
-def _flag(key: str) -> str:
-    return "--" + key.replace("_", "-")
+        """Generic and method defaults < preset < explicit options; options of another method are errors."""
+        return merge_hparams(f"--method {self.name}", self.defaults, {"paper": self.paper}, preset, overrides,
+                             generic=GENERIC)
 
 
 METHODS: Registry[Method] = Registry("alignment method")
 
 
-def register_method(method: Method) -> Method:
-    METHODS.add(method.name, method)
-    return method
-
-
-register_method(Method("procrustes", procrustes.fit_procrustes, procrustes.DEFAULTS, procrustes.PAPER,
+METHODS.register("procrustes", Method("procrustes", procrustes.fit_procrustes, procrustes.DEFAULTS, procrustes.PAPER,
                        description="orthogonal map onto the pivot (Smith et al. 2017), optional SVD reduction"))
-register_method(Method("cca", cca.fit_multicca, cca.DEFAULTS, cca.PAPER,
+METHODS.register("cca", Method("cca", cca.fit_multicca, cca.DEFAULTS, cca.PAPER,
                        description="CCA on dictionary pairs (Faruqui & Dyer 2014), English pivot as multiCCA "
                                    "(Ammar et al. 2016)"))
-register_method(Method("attract-repel", attract_repel.fit_attract_repel, attract_repel.DEFAULTS,
+METHODS.register("attract-repel", Method("attract-repel", attract_repel.fit_attract_repel, attract_repel.DEFAULTS,
                        attract_repel.PAPER, needs_dict=False,
                        description="semantic specialisation (Mrksic et al. 2017), bilingual spaces joined by "
                                    "regression (paper, Appendix B)"))
@@ -81,6 +54,6 @@ def fit_identity(problem: Problem, params: dict[str, Any]) -> Fitted:
     return Fitted(dict(problem.matrices), {lang: {"pairs": 0} for lang in problem.others})
 
 
-register_method(Method("identity", fit_identity, {}, needs_dict=False,
+METHODS.register("identity", Method("identity", fit_identity, {}, needs_dict=False,
                        description="no map, for spaces trained multilingual (cltc-embed train --method biskip or "
                                    "sent-align): evaluate, normalise or --refine them as they are"))

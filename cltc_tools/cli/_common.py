@@ -24,6 +24,9 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or messa
 Debug = Annotated[bool, typer.Option("--debug", help="Show the Python traceback of an error.")]
 Force = Annotated[bool, typer.Option("--force", "-f", help="Overwrite existing outputs.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed: fixes every random choice.")]
+DEVICE_DEFAULT = "auto"
+Device = Annotated[str, typer.Option("--device", metavar="auto|cpu|cuda",
+                                     help="Where to compute: auto takes a GPU when there is one.")]
 
 
 def make_app(help_text: str, epilog: str | None = None, **kwargs: Any) -> typer.Typer:

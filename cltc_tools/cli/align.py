@@ -9,7 +9,7 @@ import typer
 
 from cltc_tools.align.pipeline import TOOL, AlignResult, align_spaces
 from cltc_tools.align.registry import METHODS
-from cltc_tools.cli._common import Debug, Force, Quiet, Seed, Session, cli_errors, make_app, run
+from cltc_tools.cli._common import DEVICE_DEFAULT, Debug, Device, Force, Quiet, Seed, Session, cli_errors, make_app, run
 from cltc_tools.errors import InputError
 from cltc_tools.io import records as rec
 
@@ -83,7 +83,6 @@ CslsVocab = Annotated[int | None, typer.Option(
     "--csls-vocab", metavar="N", min=1, help="Evaluate within the N most frequent words of each language.")]
 BatchSize = Annotated[int | None, typer.Option(
     "--batch-size", metavar="N", min=1, help="Rows per similarity block [default: as many as fit 256 MB].")]
-Device = Annotated[str, typer.Option("--device", metavar="auto|cpu|cuda", help="Where to compute similarities.")]
 Refine = Annotated[int | None, _opt("--refine", metavar="N", help="Refinement rounds after the method [0].")]
 RefineVocab = Annotated[int | None, _opt(
     "--refine-vocab", metavar="N", help="Most frequent words that induce the refinement dictionary [15000].")]
@@ -152,7 +151,7 @@ def align(
     csls_k: CslsK = 10,
     csls_vocab: CslsVocab = None,
     batch_size: BatchSize = None,
-    device: Device = "auto",
+    device: Device = DEVICE_DEFAULT,
     force: Force = False,
     seed: Seed = 0,
     quiet: Quiet = False,

@@ -2,7 +2,7 @@
 
 ``demo`` writes a small synthetic multilingual world; ``rcv``, ``mldoc``, ``sib200``, ``xlmt`` and ``tsv`` convert
 source formats to documents JSONL; ``split`` and ``sample`` make stratified splits and per-language subsets.
-The work is done by :mod:`cltc_tools.demo` and :mod:`cltc_tools.datasets`; this module only parses options.
+The work is done by :mod:`cltc_tools.datasets.demo` and :mod:`cltc_tools.datasets`; this module only parses options.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def demo(
 
     The same --seed gives byte-identical files.
     """
-    from cltc_tools.demo import DemoConfig, write_demo
+    from cltc_tools.datasets.demo import DemoConfig, write_demo
     from cltc_tools.io.atomic import check_writable
 
     session = Session(TOOL, quiet=quiet)
@@ -153,37 +153,40 @@ def rcv(
         session.log(f"{TOOL}: read {stats.read} newsitems, kept {stats.kept}, dropped {stats.describe_dropped()}")
 
 
-MLDOC_EPILOG = """\b
-Examples:
-  cltc-data mldoc mldoc/english.train.1000 --out mldoc
-  cltc-data mldoc mldoc/german.dev --lang de --split dev --out mldoc
+def file_converter(converter: Any) -> Callable[..., None]:
+    """The ``cltc-data NAME FILE --out DIR`` command of a registered converter without options of its own."""
 
-One 'LABEL<TAB>TEXT' document per line, labels CCAT, ECAT, GCAT, MCAT (the output of MLDoc's
-generate_documents.py). Texts written as Python bytes literals (b'...', with escaped quotes and
-\\xNN escapes) are decoded. The language and split default to the file name (english.train.1000:
-en, train); ids are <lang>-<split>-<n>, n the 0-based line number.
-"""
+    def command(
+        file: Annotated[Path, typer.Argument(help="Input file (gzip is fine).", show_default=False)],
+        out: Out,
+        lang: Lang = None,
+        split: Split = None,
+        force: Force = False,
+        quiet: Quiet = False,
+        debug: Debug = False,
+    ) -> None:
+        from cltc_tools.datasets.common import resolve_lang, resolve_split
+
+        session = Session(TOOL, quiet=quiet)
+        lang, split = resolve_lang(lang, file), resolve_split(split, file)
+        _convert(session, converter.name, converter.read(file, lang, split), out, split, force, [file],
+                 {"lang": lang, "split": split}, empty_reason=f"{file}: {converter.empty}")
+
+    command.__doc__ = f"Convert {converter.summary} to documents JSONL."
+    return cli_errors(TOOL)(command)
 
 
-@app.command(epilog=MLDOC_EPILOG)
-@cli_errors(TOOL)
-def mldoc(
-    file: Annotated[Path, typer.Argument(help="MLDoc file (LABEL<TAB>TEXT lines; gzip is fine).", show_default=False)],
-    out: Out,
-    lang: Lang = None,
-    split: Split = None,
-    force: Force = False,
-    quiet: Quiet = False,
-    debug: Debug = False,
-) -> None:
-    """Convert an MLDoc file (LABEL<TAB>TEXT per line) to documents JSONL."""
-    from cltc_tools.datasets.common import resolve_lang, resolve_split
-    from cltc_tools.datasets.textformats import read_mldoc
+def add_converter_commands() -> None:
+    """One command per registered converter that needs no options of its own (``Converter.generic``)."""
+    from cltc_tools.datasets.registry import CONVERTERS
 
-    session = Session(TOOL, quiet=quiet)
-    lang, split = resolve_lang(lang, file), resolve_split(split, file)
-    _convert(session, "mldoc", read_mldoc(file, lang, split), out, split, force, [file],
-             {"lang": lang, "split": split}, empty_reason=f"{file}: no documents (empty file)")
+    for name in CONVERTERS:
+        converter = CONVERTERS.get(name)
+        if converter.generic:
+            app.command(name, epilog=converter.help or None)(file_converter(converter))
+
+
+add_converter_commands()
 
 
 SIB200_EPILOG = """\b

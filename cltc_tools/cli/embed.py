@@ -1,7 +1,7 @@
 """cltc-embed: word-vector files in and out of embedding-space directories, and training them from text.
 
 One typer app with one function per subcommand (``import``, ``export``, ``train``); a new subcommand is one more
-``@app.command("name")`` + ``@cli_errors(TOOL)`` function calling into the library (``cltc_tools.embed``,
+``@app.command("name")`` + ``@cli_errors(TOOL)`` function calling into the library (``cltc_tools.embeddings.vector_files``,
 ``cltc_tools.embeddings``).
 """
 
@@ -15,11 +15,11 @@ from typing import Annotated, Any, Optional
 import typer
 
 from cltc_tools.cli._common import Debug, Force, Quiet, Seed, Session, cli_errors, make_app, run
-from cltc_tools.embed import TOOL, ImportedLang, export_space, import_vectors, pair_sources
 from cltc_tools.embeddings import METHODS, TrainJob, train_embeddings
+from cltc_tools.embeddings.vector_files import TOOL, ImportedLang, export_space, import_vectors, pair_sources
 from cltc_tools.errors import InputError
 from cltc_tools.io.records import require_path
-from cltc_tools.tokenize import STYLES, Tokenizer
+from cltc_tools.text.tokenize import STYLES, Tokenizer
 
 EPILOG = """\b
 Examples:
@@ -194,7 +194,7 @@ def train_command(
     model: Annotated[Optional[FastTextModel], _opt("--model", help="fasttext: skipgram or cbow [skipgram].")] = None,
     dim: Annotated[Optional[int], _opt(
         "--dim", help="Dimension [100; sent-align: that of the initial spaces].")] = None,
-    epoch: Annotated[Optional[int], _opt("--epoch", help="Passes over the data [5; sent-align 50].")] = None,
+    epoch: Annotated[Optional[int], _opt("--epochs", "--epoch", help="Passes over the data [5; sent-align 50].")] = None,
     min_count: Annotated[Optional[int], _opt(
         "--min-count", help="Keep words seen this often [5; sent-align 1, 0 = every initial word].")] = None,
     minn: Annotated[Optional[int], _opt("--minn", help="fasttext: shortest character n-gram [3].")] = None,

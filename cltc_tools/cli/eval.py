@@ -8,15 +8,26 @@ from typing import Annotated, Any, Optional
 import orjson
 import typer
 
-from cltc_tools.checkpoint import load_checkpoint
-from cltc_tools.cli._common import Debug, Force, Quiet, Session, cli_errors, make_app, parse_langs, run
-from cltc_tools.dataset import load_split
+from cltc_tools.cli._common import (
+    DEVICE_DEFAULT,
+    Debug,
+    Device,
+    Force,
+    Quiet,
+    Session,
+    cli_errors,
+    make_app,
+    parse_langs,
+    run,
+)
+from cltc_tools.datasets.labelled import load_split
 from cltc_tools.errors import InputError
-from cltc_tools.evaluate import LangResult, evaluate
 from cltc_tools.io.atomic import atomic_file
 from cltc_tools.io.documents import document_to_json
 from cltc_tools.io.records import file_sha256, require_path
 from cltc_tools.io.space import open_space
+from cltc_tools.training.checkpoint import load_checkpoint
+from cltc_tools.training.evaluate import LangResult, evaluate
 
 TOOL = "cltc-eval"
 EPILOG = """Examples:
@@ -74,7 +85,7 @@ def main_command(
     space: Annotated[Optional[Path], typer.Option("--space", help="Space to read word vectors from "
                                                   "(default: the model's own).")] = None,
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Write predictions JSONL.")] = None,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "cpu",
+    device: Device = DEVICE_DEFAULT,
     force: Force = False,
     quiet: Quiet = False,
     debug: Debug = False,

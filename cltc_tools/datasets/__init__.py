@@ -9,7 +9,13 @@ from cltc_tools.datasets.common import DatasetSummary, dataset_sha256, source_sh
 from cltc_tools.datasets.rcv import TOP_TOPICS, RcvStats, read_rcv
 from cltc_tools.datasets.registry import CONVERTERS, SHARES, Converter
 from cltc_tools.datasets.samplers import (
-    PAPER_SHARES, apportion, cap_sample, plan_caps, read_pool, sample_pool, stratified_split,
+    PAPER_SHARES,
+    apportion,
+    cap_sample,
+    plan_caps,
+    read_pool,
+    sample_pool,
+    stratified_split,
 )
 from cltc_tools.datasets.textformats import read_mldoc, read_sib200, read_table, read_xlmt
 

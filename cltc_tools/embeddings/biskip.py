@@ -33,14 +33,21 @@ from typing import Any
 import numpy as np
 
 from cltc_tools.embeddings.corpus import iter_pairs, parallel_files, write_lines
-from cltc_tools.embeddings.fasttext_train import (check_params, default_threads, fasttext_args, input_sha256s,
-                                                  model_words, save_bin, train_fasttext)
+from cltc_tools.embeddings.fasttext_train import (
+    check_params,
+    default_threads,
+    fasttext_args,
+    input_sha256s,
+    model_words,
+    save_bin,
+    train_fasttext,
+)
 from cltc_tools.embeddings.job import HUB, TrainJob, TrainResult, check_outputs, finish, scratch_dir
 from cltc_tools.errors import InputError
 from cltc_tools.io.parallel import SentencePair, read_parallel
 from cltc_tools.io.space import LangBlock
 from cltc_tools.io.vectors import fasttext_raw_vectors
-from cltc_tools.tokenize import Tokenizer
+from cltc_tools.text.tokenize import Tokenizer
 
 SEP = ":"  # language prefix separator: "de:haus"; language codes never contain it
 DEFAULTS: dict[str, Any] = {"dim": 100, "epoch": 5, "min_count": 5, "ws": 5, "neg": 5, "lr": 0.05, "t": 1e-4,

@@ -16,7 +16,7 @@ from cltc_tools.errors import InputError
 from cltc_tools.io.documents import document_from_json, parse_json_object
 from cltc_tools.io.parallel import SentencePair, read_parallel
 from cltc_tools.io.textfile import iter_lines
-from cltc_tools.tokenize import Tokenizer
+from cltc_tools.text.tokenize import Tokenizer
 
 Advance = Callable[[int], None]
 TEXT, DOCUMENTS = "text", "documents"

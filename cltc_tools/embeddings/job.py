@@ -13,9 +13,9 @@ from typing import Any
 
 from cltc_tools.errors import InputError
 from cltc_tools.io.atomic import check_writable
-from cltc_tools.io.records import make_record
+from cltc_tools.io.records import SpaceArtifact, make_record
 from cltc_tools.io.space import LangBlock, write_space
-from cltc_tools.tokenize import Tokenizer
+from cltc_tools.text.tokenize import Tokenizer
 
 TOOL = "cltc-embed"
 HUB = "en"
@@ -62,20 +62,10 @@ class TrainJob:
 
 
 @dataclass
-class TrainResult:
-    path: Path
-    sha256: str
-    langs: list[str]
-    method: str
-    name: str
-    params: dict[str, Any]
-    inputs: list[str]
-    words: dict[str, int]
+class TrainResult(SpaceArtifact):
+    """A trained space: the ``space`` record's fields and the vocabulary size of every language."""
 
-    def record_fields(self) -> dict[str, Any]:
-        """The fields of the ``space`` record (SPEC section 2)."""
-        return {"path": str(self.path), "sha256": self.sha256, "langs": self.langs, "method": self.method,
-                "name": self.name, "params": self.params, "inputs": self.inputs}
+    words: dict[str, int]
 
 
 def check_outputs(job: TrainJob) -> None:

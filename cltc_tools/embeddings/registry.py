@@ -8,10 +8,7 @@ from typing import Any
 
 from cltc_tools.embeddings import biskip, fasttext_train, sent_align
 from cltc_tools.embeddings.job import TrainJob, TrainResult
-from cltc_tools.errors import InputError
-from cltc_tools.registry import Registry
-
-PRESETS = ("paper",)
+from cltc_tools.registry import Registry, merge_hparams
 
 
 @dataclass(frozen=True)
@@ -26,33 +23,16 @@ class Method:
     description: str = ""
 
     def hparams(self, preset: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
-        """Defaults, then the preset, then explicit overrides (None values ignored); foreign options are errors."""
-        if preset is not None and preset not in PRESETS:
-            raise InputError(f"unknown preset {preset!r} (known: {', '.join(PRESETS)})")
-        given = {k: v for k, v in overrides.items() if v is not None}
-        foreign = sorted(k for k in given if k not in self.defaults)
-        if foreign:
-            options = ", ".join("--" + k.replace("_", "-") for k in foreign)
-            known = ", ".join("--" + k.replace("_", "-") for k in self.defaults)
-            raise InputError(f"{options} does not apply to --method {self.name} (its options: {known})")
-        params = dict(self.defaults)
-        if preset == "paper":
-            params.update(self.paper)
-        params.update(given)
-        return params
+        """Defaults < preset < explicit options; options of another method are errors."""
+        return merge_hparams(f"--method {self.name}", self.defaults, {"paper": self.paper}, preset, overrides)
 
 
 METHODS: Registry[Method] = Registry("training method")
 
 
-def register_method(method: Method) -> Method:
-    METHODS.add(method.name, method)
-    return method
-
-
-register_method(Method("fasttext", fasttext_train.train_monolingual, "text", fasttext_train.DEFAULTS,
+METHODS.register("fasttext", Method("fasttext", fasttext_train.train_monolingual, "text", fasttext_train.DEFAULTS,
                        fasttext_train.PAPER, "monolingual fastText skip-gram/CBOW with subwords"))
-register_method(Method("biskip", biskip.train_biskip, "parallel", biskip.DEFAULTS, biskip.PAPER,
+METHODS.register("biskip", Method("biskip", biskip.train_biskip, "parallel", biskip.DEFAULTS, biskip.PAPER,
                        "multilingual skip-gram of Luong et al. (2015), English as the hub"))
-register_method(Method("sent-align", sent_align.train_sent_align, "parallel", sent_align.DEFAULTS,
+METHODS.register("sent-align", Method("sent-align", sent_align.train_sent_align, "parallel", sent_align.DEFAULTS,
                        sent_align.PAPER, "sentence alignment of the paper's Appendix C, from monolingual spaces"))

@@ -49,18 +49,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 import torch
 import torch.nn.functional as F
 
-from cltc_tools.align.pipeline import space_sha256
 from cltc_tools.embeddings.corpus import iter_pairs, parallel_files
 from cltc_tools.embeddings.job import HUB, TrainJob, TrainResult, check_outputs, finish
 from cltc_tools.errors import InputError
 from cltc_tools.io.parallel import read_parallel
 from cltc_tools.io.records import file_sha256
-from cltc_tools.io.space import LangBlock, Space, open_space
-from cltc_tools.tokenize import Tokenizer
+from cltc_tools.io.space import LangBlock, Space, merged_provenance, open_space, space_sha256
+from cltc_tools.text.tokenize import Tokenizer
 
 # Table 4 of the paper. The defaults are the same except the learning rate: 1, i.e. the step of eqs. 11-12 as
 # written (eta / (eps + ||d||)); with Table 4's extra factor 1e-2, 50 epochs of the shared data do not align.
@@ -326,17 +324,8 @@ def train_sent_align(job: TrainJob) -> TrainResult:
     blocks = output_blocks(model, corpus, hub_vocab, src_vocab, params["min_count"])
     opened = list(dict.fromkeys(spaces[lang] for lang in [HUB, *langs]))
     inputs = [space_sha256(s) for s in opened] + [file_sha256(p) for p in parallel_files(job.parallel)]
-    provenance = _provenance(opened)
+    provenance = merged_provenance(opened)
     record_params = job.record_params(pairs=corpus.pairs, skipped=corpus.skipped,
                                       init_spaces=[str(s.path) for s in opened],
                                       sources=[str(p) for p in job.parallel])
     return finish(job, blocks, record_params, inputs, provenance)
-
-
-def _provenance(spaces: list[Space]) -> list[dict[str, Any]]:
-    """The records that produced the initial spaces, each once, in order."""
-    seen: dict[bytes, dict[str, Any]] = {}
-    for space in spaces:
-        for record in space.provenance:
-            seen.setdefault(orjson.dumps(record, option=orjson.OPT_SORT_KEYS), record)
-    return list(seen.values())

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypedDict
 
 import orjson
 
@@ -14,6 +15,113 @@ from cltc_tools.errors import InputError
 
 SCHEMA = 1
 KINDS = ("space", "dictionary", "corpus", "dataset", "model", "predictions", "metrics", "translation-metrics")
+
+
+class Record(TypedDict, total=False):
+    """The fields every record has (``make_record`` adds them)."""
+
+    kind: str
+    schema: int
+    tool: str
+    version: str
+
+
+class ArtifactRecord(Record, total=False):
+    """A record that points at a file or folder: where, its content hash, what it was made from and how."""
+
+    path: str
+    sha256: str
+    inputs: list[str]
+    params: dict[str, Any]
+
+
+class SpaceRecord(ArtifactRecord, total=False):
+    langs: list[str]
+    method: str
+    name: str
+    fit: dict[str, Any]
+
+
+class DictionaryRecord(ArtifactRecord, total=False):
+    src_lang: str
+    tgt_lang: str
+
+
+class CorpusRecord(ArtifactRecord, total=False):
+    langs: list[str]
+
+
+class DatasetRecord(ArtifactRecord, total=False):
+    name: str
+    langs: list[str]
+    labels: list[str]
+    counts: dict[str, dict[str, int]]
+
+
+class ModelRecord(ArtifactRecord, total=False):
+    arch: str
+    mode: str
+    train_langs: list[str]
+    space: str
+    space_method: str
+    seed: int
+    dev_macro_f1: float
+    best_epoch: int
+    epochs: int
+
+
+class PredictionsRecord(ArtifactRecord, total=False):
+    model: str
+    test_lang: str
+
+
+class MetricsRecord(Record, total=False):
+    """One (model, test language): SPEC section 2's tidy metrics."""
+
+    model: str
+    arch: str
+    mode: str
+    train_langs: list[str]
+    test_lang: str
+    space_method: str
+    seed: int
+    n: int
+    macro_f1: float
+    macro_precision: float
+    macro_recall: float
+    accuracy: float
+    per_label: dict[str, Any]
+    confusion: dict[str, Any]
+    outcomes: dict[str, Any]
+
+
+class TranslationMetricsRecord(Record, total=False):
+    space: str
+    dictionary: str
+    src_lang: str
+    tgt_lang: str
+    nn: dict[str, float]
+    csls: dict[str, float]
+    nn_all: dict[str, float]
+    csls_all: dict[str, float]
+
+
+@dataclass
+class SpaceArtifact:
+    """A space that a command wrote: the fields of its ``space`` record, defined once for every producer."""
+
+    path: Path
+    sha256: str
+    langs: list[str]
+    method: str
+    name: str
+    params: dict[str, Any]
+    inputs: list[str]
+
+    def record_fields(self) -> SpaceRecord:
+        """The fields of the ``space`` record (SPEC section 2)."""
+        return {"path": str(self.path), "sha256": self.sha256, "langs": self.langs, "method": self.method,
+                "name": self.name, "params": self.params, "inputs": self.inputs}
 
 
 def make_record(kind: str, tool: str, **fields: Any) -> dict[str, Any]:

@@ -250,3 +250,22 @@ def _write_vectors(path: Path, blocks: Sequence[LangBlock], n: int, dim: int, di
     out.flush()
     del out
     fsync_file(path)
+
+
+def space_sha256(space: Space) -> str:
+    """The content hash write_space stores (words.txt bytes, then the matrix rows); computed if absent."""
+    if space.sha256:
+        return space.sha256
+    digest = hashlib.sha256((space.path / "words.txt").read_bytes())
+    for start in range(0, len(space), 65536):
+        digest.update(np.ascontiguousarray(space.vectors[start:start + 65536], dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
+def merged_provenance(spaces: Sequence[Space]) -> list[dict[str, Any]]:
+    """The records that produced the given spaces, each once, in order."""
+    seen: dict[bytes, dict[str, Any]] = {}
+    for space in spaces:
+        for record in space.provenance:
+            seen.setdefault(orjson.dumps(record, option=orjson.OPT_SORT_KEYS), record)
+    return list(seen.values())

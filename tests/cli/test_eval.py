@@ -1,11 +1,11 @@
 import orjson
 import pytest
 from typer.testing import CliRunner
+from worlds import make_tiny_world
 
 from cltc_tools.cli.eval import app as eval_app
 from cltc_tools.cli.train import app as train_app
 from cltc_tools.io.space import LangBlock, open_space, write_space
-from worlds import make_tiny_world
 
 runner = CliRunner()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cltc_tools.demo import LANGS, PIVOT, DemoConfig, write_demo
+from cltc_tools.datasets.demo import LANGS, PIVOT, DemoConfig, write_demo
 
 pytestmark = pytest.mark.slow
 

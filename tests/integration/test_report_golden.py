@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from cltc_tools.report import cells_from_records, comparison_table
+from cltc_tools.report.tables import cells_from_records, comparison_table
 
 # Table 2 of M'hamdi et al. (2019), F1 columns: (mono, best multi, avg multi, gain) per language and architecture.
 TABLE2_F1 = {

@@ -18,9 +18,9 @@ import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from reliability._fuzz import CLI_FUZZ, check_cli_error, fuzz_bytes, mutated, mutated_json, succeeded
 from typer.testing import CliRunner
 
-from cltc_tools.checkpoint import load_checkpoint
 from cltc_tools.cli.align import app as align_app
 from cltc_tools.cli.data import app as data_app
 from cltc_tools.cli.embed import app as embed_app
@@ -28,7 +28,7 @@ from cltc_tools.cli.eval import app as eval_app
 from cltc_tools.cli.report import app as report_app
 from cltc_tools.cli.train import app as train_app
 from cltc_tools.io.space import LangBlock, open_space, write_space
-from reliability._fuzz import CLI_FUZZ, check_cli_error, fuzz_bytes, mutated, mutated_json, succeeded
+from cltc_tools.training.checkpoint import load_checkpoint
 
 runner = CliRunner()
 SCRATCH = Path(tempfile.mkdtemp(prefix="cltc-clifuzz-"))

@@ -19,19 +19,19 @@ import orjson
 import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
+from reliability._fuzz import FUZZ, check_located, fuzz_bytes, mutated, mutated_json, run_reader
 from typer.testing import CliRunner
 
-from cltc_tools.checkpoint import load_checkpoint, load_config
 from cltc_tools.errors import InputError
-from cltc_tools.evaluate import check_shapes
 from cltc_tools.io.dictionaries import read_dictionary
 from cltc_tools.io.documents import read_documents, read_single_label
 from cltc_tools.io.parallel import read_parallel
 from cltc_tools.io.records import parse_records
 from cltc_tools.io.space import LangBlock, open_space, write_space
 from cltc_tools.io.vectors import read_fasttext_bin, read_vec, read_vectors, read_word2vec_bin
-from cltc_tools.tokenize import Tokenizer
-from reliability._fuzz import FUZZ, check_located, fuzz_bytes, mutated, mutated_json, run_reader
+from cltc_tools.text.tokenize import Tokenizer
+from cltc_tools.training.checkpoint import load_checkpoint, load_config
+from cltc_tools.training.evaluate import check_shapes
 
 SCRATCH = Path(tempfile.mkdtemp(prefix="cltc-fuzz-"))
 

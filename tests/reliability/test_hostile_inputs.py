@@ -19,7 +19,6 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from cltc_tools import train as train_module
 from cltc_tools.cli.align import app as align_app
 from cltc_tools.cli.embed import app as embed_app
 from cltc_tools.cli.eval import app as eval_app
@@ -31,8 +30,9 @@ from cltc_tools.io.documents import read_documents
 from cltc_tools.io.parallel import read_parallel
 from cltc_tools.io.space import LangBlock, open_space, write_space
 from cltc_tools.io.vectors import read_fasttext_bin, read_vec, read_vectors, read_word2vec_bin
-from cltc_tools.tokenize import Tokenizer
-from cltc_tools.train import Encoded
+from cltc_tools.text.tokenize import Tokenizer
+from cltc_tools.training import loop as train_module
+from cltc_tools.training.loop import Encoded
 
 runner = CliRunner()
 UNICODE_SPACES = ["\u3000", "\u00a0", "\u2009", "\u2028", "\u0085", "\u200b"]

@@ -31,8 +31,8 @@ import orjson
 import torch
 from safetensors.torch import load_file
 
-from cltc_tools.checkpoint import checkpoint_sha256, load_checkpoint
 from cltc_tools.io.space import open_space
+from cltc_tools.training.checkpoint import checkpoint_sha256, load_checkpoint
 
 BIN = Path(sys.executable).parent
 SEED = int(os.environ.get("CLTC_KILL_SEED", time.time_ns() % 2 ** 31))

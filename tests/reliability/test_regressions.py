@@ -13,15 +13,15 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from cltc_tools.checkpoint import load_checkpoint
 from cltc_tools.cli.eval import app as eval_app
 from cltc_tools.cli.report import app as report_app
 from cltc_tools.cli.train import app as train_app
 from cltc_tools.errors import InputError
-from cltc_tools.evaluate import check_shapes
 from cltc_tools.io import atomic
 from cltc_tools.io.space import LangBlock, open_space, write_space
 from cltc_tools.io.vectors import read_fasttext_bin, read_vec, read_vectors
+from cltc_tools.training.checkpoint import load_checkpoint
+from cltc_tools.training.evaluate import check_shapes
 
 runner = CliRunner()
 
@@ -191,7 +191,7 @@ def test_damaged_training_snapshot(tmp_path):
     import torch
     from safetensors.torch import save_file
 
-    from cltc_tools.resume import load_snapshot
+    from cltc_tools.training.resume import load_snapshot
 
     progress = tmp_path / ".model.progress"
     progress.mkdir()

@@ -22,12 +22,12 @@ import torch
 from typer.testing import CliRunner
 
 import cltc_tools
-from cltc_tools.checkpoint import load_checkpoint
 from cltc_tools.cli.eval import app as eval_app
 from cltc_tools.cli.train import app as train_app
 from cltc_tools.errors import InputError
 from cltc_tools.io.space import open_space
-from cltc_tools.resume import load_snapshot
+from cltc_tools.training.checkpoint import load_checkpoint
+from cltc_tools.training.resume import load_snapshot
 
 runner = CliRunner()
 _WATCH: dict[str, list] = {"events": [], "on": []}

@@ -5,7 +5,7 @@ import pytest
 
 from cltc_tools.align.pipeline import align_spaces
 from cltc_tools.align.refine import csls_mutual_pairs, refine
-from cltc_tools.demo import DemoConfig, build_world, dictionary_pairs
+from cltc_tools.datasets.demo import DemoConfig, build_world, dictionary_pairs
 from cltc_tools.io.space import LangBlock, write_space
 
 
@@ -44,7 +44,7 @@ def test_refine_moves_only_the_non_pivot_languages_and_recovers_a_rotation():
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """The demo world's spaces and dictionaries (cltc_tools.demo), en, de and it, 2,300 words each."""
+    """The demo world's spaces and dictionaries (cltc_tools.datasets.demo), en, de and it, 2,300 words each."""
     root = tmp_path_factory.mktemp("demo")
     world = build_world(DemoConfig(langs=("en", "de", "it"), n_concepts=2000, dict_train=1000, dict_test=400))
     for lang in world.config.langs:

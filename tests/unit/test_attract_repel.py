@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from cltc_tools.align.attract_repel import (
-    Hyper, attract_repel, epoch_batches, fit_attract_repel, in_batch_negatives, mix_sampling, unit,
+    Hyper,
+    attract_repel,
+    epoch_batches,
+    fit_attract_repel,
+    in_batch_negatives,
+    mix_sampling,
+    unit,
 )
 from cltc_tools.align.constraints import ConstraintFile, constraint_rows, parse_spec, read_constraints
 from cltc_tools.align.problem import Problem

@@ -10,7 +10,12 @@ import pytest
 
 from cltc_tools.datasets import CONVERTERS, RcvStats, read_mldoc, read_rcv, read_sib200, read_table, read_xlmt
 from cltc_tools.datasets.common import (
-    dataset_sha256, lang_from_name, parse_assignments, source_sha256, split_from_name, write_documents,
+    dataset_sha256,
+    lang_from_name,
+    parse_assignments,
+    source_sha256,
+    split_from_name,
+    write_documents,
 )
 from cltc_tools.datasets.rcv import rcv_sources
 from cltc_tools.datasets.textformats import TableColumns, parse_delimiter, repair_nested_quotes

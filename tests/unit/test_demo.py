@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from cltc_tools.demo import LABELS, DemoConfig, write_demo
+from cltc_tools.datasets.demo import LABELS, DemoConfig, write_demo
 from cltc_tools.errors import InputError, OutputExistsError
 from cltc_tools.io.dictionaries import read_dictionary
 from cltc_tools.io.documents import read_documents

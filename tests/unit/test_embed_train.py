@@ -17,7 +17,7 @@ from cltc_tools.embeddings.sent_align import shuffled_csr
 from cltc_tools.errors import InputError
 from cltc_tools.io.parallel import SentencePair
 from cltc_tools.io.space import LangBlock, open_space, write_space
-from cltc_tools.tokenize import Tokenizer
+from cltc_tools.text.tokenize import Tokenizer
 
 VOCAB = 40
 

@@ -12,13 +12,7 @@ import pytest
 from cltc_tools import __version__
 from cltc_tools.errors import InputError
 from cltc_tools.io.dictionaries import langs_from_name, read_dictionary
-from cltc_tools.io.documents import (
-    Document,
-    document_to_json,
-    load_documents,
-    read_documents,
-    read_single_label,
-)
+from cltc_tools.io.documents import Document, document_to_json, load_documents, read_documents, read_single_label
 from cltc_tools.io.parallel import SentencePair, read_moses, read_parallel, read_parallel_jsonl
 from cltc_tools.io.records import (
     dumps,

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cltc_tools.metrics import class_weights, classification_metrics, macro_f1
+from cltc_tools.training.metrics import class_weights, classification_metrics, macro_f1
 
 
 def test_macro_scores_match_hand_computation():

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cltc_tools.checkpoint import load_checkpoint
-from cltc_tools.dataset import load_split
-from cltc_tools.demo import DemoConfig, write_demo
+from cltc_tools.datasets.demo import DemoConfig, write_demo
+from cltc_tools.datasets.labelled import load_split
 from cltc_tools.errors import InputError
 from cltc_tools.io.parallel import read_parallel
 from cltc_tools.io.space import open_space, write_space
-from cltc_tools.models import ARCHS
-from cltc_tools.train import TrainSettings, train_models
+from cltc_tools.training.checkpoint import load_checkpoint
+from cltc_tools.training.loop import TrainSettings, train_models
+from cltc_tools.training.models import ARCHS
 
 FAST = {"units": 32, "max_epochs": 5, "patience": 5, "batch_size": 16, "ali_batch_size": 16}
 

@@ -1,10 +1,18 @@
+import numpy as np
 import pytest
 
-import numpy as np
-
-from cltc_tools.render import render_tables
-from cltc_tools.report import (Cell, bootstrap_macro_f1, cells_from_records, comparison_table, paired_bootstrap,
-                               spaces_table, translation_table, wide_comparison, zero_shot_tables)
+from cltc_tools.report.render import render_tables
+from cltc_tools.report.tables import (
+    Cell,
+    bootstrap_macro_f1,
+    cells_from_records,
+    comparison_table,
+    paired_bootstrap,
+    spaces_table,
+    translation_table,
+    wide_comparison,
+    zero_shot_tables,
+)
 
 # The paper's Table 6 (FT-MLP, macro F1/P/R in percent) for EN and IT: mono and the six multilingual spaces.
 TABLE6 = {
@@ -71,7 +79,7 @@ def test_mean_and_std_over_seeds():
 
 def test_bootstrap_macro_f1_of_the_whole_sample_is_the_macro_f1():
     gold, pred = np.array([0, 0, 1, 1, 2]), np.array([0, 1, 1, 1, 0])
-    from cltc_tools.metrics import macro_f1
+    from cltc_tools.training.metrics import macro_f1
 
     whole = bootstrap_macro_f1(gold, pred, np.arange(5)[None, :], 3)
     assert whole[0] == macro_f1(gold, pred, 3)

@@ -11,8 +11,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cltc_tools.datasets.samplers import (
-    PAPER_SHARES, Line, apportion, cap_sample, controlled_round, plan_caps, read_documents_pool, read_lines,
-    read_pool, sample_pool, shares_caps, stratified_split,
+    PAPER_SHARES,
+    Line,
+    apportion,
+    cap_sample,
+    controlled_round,
+    plan_caps,
+    read_documents_pool,
+    read_lines,
+    read_pool,
+    sample_pool,
+    shares_caps,
+    stratified_split,
 )
 from cltc_tools.errors import InputError
 

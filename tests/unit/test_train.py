@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from cltc_tools.checkpoint import load_checkpoint
-from cltc_tools.dataset import load_split
+from cltc_tools.datasets.labelled import load_split
 from cltc_tools.errors import InputError
-from cltc_tools.evaluate import evaluate
 from cltc_tools.io.space import open_space
-from cltc_tools.models import ARCHS
-from cltc_tools.train import TrainSettings, train_models
+from cltc_tools.training.checkpoint import load_checkpoint
+from cltc_tools.training.evaluate import evaluate
+from cltc_tools.training.loop import TrainSettings, train_models
+from cltc_tools.training.models import ARCHS
 
 FAST = {"max_epochs": 15, "patience": 5}
 

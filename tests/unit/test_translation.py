@@ -6,7 +6,13 @@ import torch
 
 from cltc_tools.align.dictionary import index_pairs
 from cltc_tools.align.translation import (
-    best_rank, csls_nearest, knn_lower_bound, mean_knn_similarity, probe_rows, rows_per_block, unit_rows,
+    best_rank,
+    csls_nearest,
+    knn_lower_bound,
+    mean_knn_similarity,
+    probe_rows,
+    rows_per_block,
+    unit_rows,
     word_translation,
 )
 from cltc_tools.io.dictionaries import Dictionary

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import orjson
 
 from cltc_tools.errors import InputError
-from cltc_tools.report import Table
+from cltc_tools.report.tables import Table
 
 FORMATS = ("markdown", "csv", "latex", "html", "json")
 

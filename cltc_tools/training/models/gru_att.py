@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from cltc_tools.models.registry import Arch, embedding_layer, register_arch
+from cltc_tools.training.models.registry import Arch, embedding_layer
 
 
 class Attention(nn.Module):
@@ -60,11 +60,11 @@ class GRUAttention(nn.Module):
         return [self.embedding, self.encoder]
 
 
-GRU_ATT = register_arch(Arch(
+GRU_ATT = Arch(
     name="gru-att",
     build=GRUAttention,
     defaults={"units": 150, "dropout": 0.3, "lr": 1e-3, "batch_size": 64, "patience": 20, "max_epochs": 200,
               "fine_tune": True, "max_len": 256},
     paper={"units": 150, "dropout": 0.3, "lr": 1e-3, "batch_size": 64, "patience": 20},
     description="bi-GRU (150 units) with attention, dropout 0.3",
-))
+)

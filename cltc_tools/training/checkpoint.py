@@ -75,8 +75,8 @@ def _strings(value: Any) -> bool:
 
 def _check_config(config: dict[str, Any], path: Path) -> None:
     """Types and ranges of every field that evaluation uses, so that a damaged config is an input error."""
-    from cltc_tools.models import ARCHS
-    from cltc_tools.tokenize import Tokenizer
+    from cltc_tools.text.tokenize import Tokenizer
+    from cltc_tools.training.models import ARCHS
 
     if not isinstance(config["arch"], str):
         raise InputError("field 'arch' must be a string", path)
@@ -163,3 +163,16 @@ def embedding_blocks(ckpt: Checkpoint) -> list:
     for i, (lang, _) in enumerate(ckpt.vocab):
         rows.setdefault(lang, []).append(i)
     return [LangBlock(lang, [ckpt.vocab[i][1] for i in idx], weights[idx]) for lang, idx in sorted(rows.items())]
+
+
+def export_tuned_space(model_dir: Path, out: Path, arch: str, tool: str, force: bool) -> dict[str, Any]:
+    """Write a model's tuned embedding rows as a space, derived from (so superseding) the space it trained on;
+    returns the fields of its ``space`` record."""
+    from cltc_tools.io.space import write_space
+
+    ckpt = load_checkpoint(model_dir)
+    sha = write_space(out, embedding_blocks(ckpt), provenance=[{"tool": tool, "method": "fine-tuned",
+                                                                 "model": str(model_dir)}], force=force)
+    return {"path": str(out), "sha256": sha, "langs": sorted({lang for lang, _ in ckpt.vocab}),
+            "method": "fine-tuned", "name": f"{arch}-tuned", "params": {"model": str(model_dir)},
+            "inputs": [ckpt.config["space"].get("sha256", "")]}

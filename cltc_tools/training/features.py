@@ -11,7 +11,7 @@ import torch
 
 from cltc_tools.io.documents import Document
 from cltc_tools.io.space import Space
-from cltc_tools.tokenize import Tokenizer
+from cltc_tools.text.tokenize import Tokenizer
 
 PAD = 0
 _SENTENCE_END = re.compile(r"(?<=[.!?\u3002\uff01\uff1f])\s+")

@@ -11,16 +11,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from cltc_tools.checkpoint import Checkpoint
-from cltc_tools.dataset import by_lang
+from cltc_tools.datasets.labelled import by_lang
 from cltc_tools.errors import InputError
-from cltc_tools.features import Sentences, Vocabulary, encode, tokenize_docs
 from cltc_tools.io.documents import Document
 from cltc_tools.io.space import Space
-from cltc_tools.metrics import classification_metrics
-from cltc_tools.models import ARCHS
-from cltc_tools.tokenize import Tokenizer
-from cltc_tools.train import predict_proba, resolve_device
+from cltc_tools.text.tokenize import Tokenizer
+from cltc_tools.training.checkpoint import Checkpoint
+from cltc_tools.training.features import Sentences, Vocabulary, encode, tokenize_docs
+from cltc_tools.training.loop import predict_proba, resolve_device
+from cltc_tools.training.metrics import classification_metrics
+from cltc_tools.training.models import ARCHS
 
 
 @dataclass

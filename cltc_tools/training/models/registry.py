@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cltc_tools.registry import Registry
+from cltc_tools.registry import Registry, merge_hparams
 
 
 @dataclass(frozen=True)
@@ -25,20 +25,11 @@ class Arch:
     auxiliary: str | None = None  # "sent-ali": classification alternated with sentence alignment
 
     def hparams(self, preset: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
-        """Defaults, then the preset, then explicit overrides (None values ignored)."""
-        params = dict(self.defaults)
-        if preset == "paper":
-            params.update(self.paper)
-        params.update({k: v for k, v in overrides.items() if v is not None})
-        return params
+        """Defaults < preset < explicit options; options the architecture does not have are errors."""
+        return merge_hparams(f"--arch {self.name}", self.defaults, {"paper": self.paper}, preset, overrides)
 
 
 ARCHS: Registry[Arch] = Registry("architecture")
-
-
-def register_arch(arch: Arch) -> Arch:
-    ARCHS.add(arch.name, arch)
-    return arch
 
 
 def embedding_layer(weights: torch.Tensor, fine_tune: bool) -> nn.Embedding:

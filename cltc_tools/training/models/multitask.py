@@ -1,14 +1,14 @@
 """Classifiers multi-tasked with sentence alignment (M'hamdi et al. 2019, sec. 3.2 and Table 5(d)).
 
 The same networks as ``han`` and ``gru-att``; training alternates a classification step with an alignment step on
-parallel sentences that shares the embedding layer and the word-level encoder (see cltc_tools.multitask).
+parallel sentences that shares the embedding layer and the word-level encoder (see cltc_tools.training.alignment_task).
 """
 
 from __future__ import annotations
 
-from cltc_tools.models.gru_att import GRUAttention
-from cltc_tools.models.han import HAN
-from cltc_tools.models.registry import Arch, register_arch
+from cltc_tools.training.models.gru_att import GRUAttention
+from cltc_tools.training.models.han import HAN
+from cltc_tools.training.models.registry import Arch
 
 TABLE_5D = {"units": 50, "dropout": 0.5, "lr": 1e-3, "ali_lr": 1e-2, "beta": 1e-10, "batch_size": 15,
             "ali_batch_size": 15, "patience": 20, "ali_loss": "cosine"}
@@ -18,7 +18,7 @@ TABLE_5D = {"units": 50, "dropout": 0.5, "lr": 1e-3, "ali_lr": 1e-2, "beta": 1e-
 # classification (HAN+Sent-Ali on SIB-200, EN mono: 45.3 F1 at 1e-2, 72.6 at 1e-3; benchmarks/RESULTS.md).
 DEFAULTS = {**TABLE_5D, "ali_lr": 1e-3, "ali_loss": "contrastive", "max_epochs": 200, "fine_tune": True}
 
-HAN_SENT_ALI = register_arch(Arch(
+HAN_SENT_ALI = Arch(
     name="han+sent-ali",
     build=HAN,
     defaults={**DEFAULTS, "max_len": 512},
@@ -26,13 +26,13 @@ HAN_SENT_ALI = register_arch(Arch(
     description="HAN multi-tasked with sentence alignment (eq. 6), two Adam optimisers (paper: 1e-3 and 1e-2)",
     hierarchical=True,
     auxiliary="sent-ali",
-))
+)
 
-GRU_ATT_SENT_ALI = register_arch(Arch(
+GRU_ATT_SENT_ALI = Arch(
     name="gru-att+sent-ali",
     build=GRUAttention,
     defaults={**DEFAULTS, "max_len": 256},
     paper=TABLE_5D,
     description="bi-GRU with attention multi-tasked with sentence alignment, for short texts",
     auxiliary="sent-ali",
-))
+)

@@ -7,8 +7,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from cltc_tools.models.gru_att import BiGRUEncoder
-from cltc_tools.models.registry import Arch, embedding_layer, register_arch
+from cltc_tools.training.models.gru_att import BiGRUEncoder
+from cltc_tools.training.models.registry import Arch, embedding_layer
 
 
 class HierarchicalEncoder(nn.Module):
@@ -52,7 +52,7 @@ class HAN(nn.Module):
         return [self.embedding, self.encoder.words]
 
 
-HAN_ARCH = register_arch(Arch(
+HAN_ARCH = Arch(
     name="han",
     build=HAN,
     defaults={"units": 50, "dropout": 0.5, "lr": 1e-3, "batch_size": 15, "patience": 20, "max_epochs": 200,
@@ -60,4 +60,4 @@ HAN_ARCH = register_arch(Arch(
     paper={"units": 50, "dropout": 0.5, "lr": 1e-3, "batch_size": 15, "patience": 20},
     description="HAN: word- and sentence-level bi-GRU (50 units) with attention, dropout 0.5",
     hierarchical=True,
-))
+)

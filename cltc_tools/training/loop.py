@@ -15,21 +15,30 @@ import torch
 from torch import nn
 
 from cltc_tools import __version__
-from cltc_tools.checkpoint import load_config, checkpoint_sha256, save_checkpoint
-from cltc_tools.distributed import DistContext, init
 from cltc_tools.errors import InputError
-from cltc_tools.features import (Encoding, Vocabulary, build_vocabulary, collate, encode, length_buckets, n_tokens,
-                                 space_rows, tokenize_docs)
 from cltc_tools.io.documents import Document
 from cltc_tools.io.parallel import SentencePair
 from cltc_tools.io.space import Space
-from cltc_tools.metrics import class_weights, macro_f1
-from cltc_tools.models import ARCHS
-from cltc_tools.models.registry import Arch
-from cltc_tools.multitask import ParallelData, SentenceAlignment, pairs_for_languages
-from cltc_tools.optim import ClassifierOptimizer, Optimizers
-from cltc_tools.resume import Snapshot, drop_snapshot, load_snapshot, numpy_state, restore_numpy, save_snapshot
-from cltc_tools.tokenize import Tokenizer
+from cltc_tools.text.tokenize import Tokenizer
+from cltc_tools.training.alignment_task import ParallelData, SentenceAlignment, pairs_for_languages
+from cltc_tools.training.checkpoint import checkpoint_sha256, load_config, save_checkpoint
+from cltc_tools.training.distributed import DistContext, init
+from cltc_tools.training.features import (
+    Encoding,
+    Vocabulary,
+    build_vocabulary,
+    collate,
+    encode,
+    length_buckets,
+    n_tokens,
+    space_rows,
+    tokenize_docs,
+)
+from cltc_tools.training.metrics import class_weights, macro_f1
+from cltc_tools.training.models import ARCHS
+from cltc_tools.training.models.registry import Arch
+from cltc_tools.training.optim import ClassifierOptimizer, Optimizers
+from cltc_tools.training.resume import Snapshot, drop_snapshot, load_snapshot, numpy_state, restore_numpy, save_snapshot
 
 MODES = ("mono", "multi")
 EpochHook = Callable[[dict[str, Any]], None]

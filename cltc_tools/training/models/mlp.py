@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cltc_tools.models.registry import Arch, embedding_layer, register_arch
+from cltc_tools.training.models.registry import Arch, embedding_layer
 
 
 def masked_mean(vectors: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
@@ -29,11 +29,11 @@ class FTMLP(nn.Module):
         return self.out(self.dropout(torch.relu(self.hidden(doc))))
 
 
-MLP = register_arch(Arch(
+MLP = Arch(
     name="mlp",
     build=FTMLP,
     defaults={"hidden": 512, "dropout": 0.7, "lr": 1e-2, "batch_size": 64, "patience": 20, "max_epochs": 200,
               "fine_tune": True, "max_len": 512},
     paper={"hidden": 512, "dropout": 0.7, "lr": 1e-2, "batch_size": 64, "patience": 20, "fine_tune": True},
     description="FT-MLP: averaged word vectors, dense 512 ReLU, dropout 0.7",
-))
+)

@@ -16,11 +16,11 @@ import torch
 from torch import nn
 
 from cltc_tools.errors import InputError
-from cltc_tools.features import Encoding, Vocabulary, encode, pad_flat, tokenize_docs
 from cltc_tools.io.documents import Document
 from cltc_tools.io.parallel import SentencePair
-from cltc_tools.optim import ClassifierOptimizer
-from cltc_tools.tokenize import Tokenizer
+from cltc_tools.text.tokenize import Tokenizer
+from cltc_tools.training.features import Encoding, Vocabulary, encode, pad_flat, tokenize_docs
+from cltc_tools.training.optim import ClassifierOptimizer
 
 MAX_SENTENCE_LEN = 64
 HELD_OUT = 200  # parallel pairs kept aside to monitor the alignment (mean cosine of encoded pairs)

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cltc_tools.models.registry import Arch, embedding_layer, register_arch
+from cltc_tools.training.models.registry import Arch, embedding_layer
 
 
 def max_over_time(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -37,11 +37,11 @@ class MultiFilterCNN(nn.Module):
         return self.out(self.dropout(torch.cat(pooled, dim=1)))
 
 
-CNN = register_arch(Arch(
+CNN = Arch(
     name="cnn",
     build=MultiFilterCNN,
     defaults={"kernels": [3, 4, 5], "filters": 200, "dropout": 0.3, "lr": 1e-3, "batch_size": 64, "patience": 20,
               "max_epochs": 200, "fine_tune": True, "max_len": 512},
     paper={"kernels": [3, 4, 5], "filters": 200, "dropout": 0.3, "lr": 1e-3, "batch_size": 64, "patience": 20},
     description="MF-CNN: kernels 3/4/5 x 200 filters, max-over-time pooling, dropout 0.3",
-))
+)

@@ -1,0 +1,1 @@
+"""Text: the one tokenizer (``unicode`` and ``eltec`` styles) shared by every command."""
