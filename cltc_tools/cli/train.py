@@ -34,6 +34,7 @@ from cltc_tools.training.inputs import (
 )
 from cltc_tools.training.loop import TrainSettings, train_models
 from cltc_tools.training.models import ARCHS
+from cltc_tools.training.models.registry import EMBEDDING_MODES
 
 TOOL = "cltc-train"
 EPILOG = """Example (synthetic demo world):
@@ -75,7 +76,15 @@ def train(
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Batch size.")] = None,
     dropout: Annotated[Optional[float], typer.Option("--dropout", help="Dropout rate.")] = None,
     max_len: Annotated[Optional[int], typer.Option("--max-len", help="Truncate documents to N tokens.")] = None,
-    fine_tune: Annotated[Optional[bool], typer.Option("--fine-tune/--freeze", help="Tune the embeddings.")] = None,
+    embeddings: Annotated[Optional[str], typer.Option(
+        "--embeddings", metavar="MODE",
+        help=f"How training changes the word vectors: {', '.join(EMBEDDING_MODES)} [frozen; paper: tuned].")] = None,
+    fine_tune: Annotated[Optional[bool], typer.Option(
+        "--fine-tune/--freeze", help="Short for --embeddings tuned / --embeddings frozen.")] = None,
+    emb_lr: Annotated[Optional[float], typer.Option(
+        "--emb-lr", help="Learning rate of the word vectors (tuned, regularized, mapped) [the classifier's].")] = None,
+    emb_reg: Annotated[Optional[float], typer.Option(
+        "--emb-reg", help="regularized: weight of the squared distance from the aligned vectors.")] = None,
     tokenizer: Annotated[str, typer.Option("--tokenizer", help=f"Tokenizer: {', '.join(STYLES)}.")] = "unicode",
     lowercase: Annotated[bool, typer.Option("--lowercase/--no-lowercase", help="Lower-case text.")] = True,
     dev_fraction: Annotated[float, typer.Option("--dev-fraction", help="Held-out share when no dev data.")] = 0.1,
@@ -113,7 +122,8 @@ def train(
         torch.set_num_threads(threads)
     hparams = spec.hparams(preset, {"max_epochs": max_epochs, "patience": patience, "lr": lr,
                                     "batch_size": batch_size, "dropout": dropout, "max_len": max_len,
-                                    "fine_tune": fine_tune, "ali_loss": ali_loss, "ali_lr": ali_lr})
+                                    "embeddings": embeddings_mode(embeddings, fine_tune), "emb_lr": emb_lr,
+                                    "emb_reg": emb_reg, "ali_loss": ali_loss, "ali_lr": ali_lr})
     data_ = training_data(data, train_files or [], dev_files or [], parse_langs(langs), dev_fraction,
                           max_train_docs, seed)
     for warning in data_.warnings:
@@ -141,6 +151,15 @@ def train(
                 session.record("space", **export_tuned_space(model.path, export_space / model.path.name, arch,
                                                              TOOL, force))
     shutdown(ctx)
+
+
+def embeddings_mode(mode: str | None, fine_tune: bool | None) -> str | None:
+    """--embeddings MODE, or its short forms --fine-tune and --freeze (not both)."""
+    if mode is not None and fine_tune is not None:
+        raise InputError(f"give --embeddings {mode} or {'--fine-tune' if fine_tune else '--freeze'}, not both")
+    if mode is not None and mode not in EMBEDDING_MODES:
+        raise InputError(f"unknown --embeddings {mode!r} (known: {', '.join(EMBEDDING_MODES)})")
+    return mode if fine_tune is None else ("tuned" if fine_tune else "frozen")
 
 
 def main() -> None:

@@ -158,7 +158,10 @@ def embedding_blocks(ckpt: Checkpoint) -> list:
     """The tuned embedding rows of a checkpoint, one block per language (rows in vocabulary order)."""
     from cltc_tools.io.space import LangBlock
 
-    weights = ckpt.state["embedding.weight"].numpy()[1:]
+    weights = ckpt.state["embedding.weight"]
+    if "embedding.map.weight" in ckpt.state:  # --embeddings mapped: the rows as the network sees them
+        weights = weights @ ckpt.state["embedding.map.weight"].T
+    weights = weights.numpy()[1:]
     rows: dict[str, list[int]] = {}
     for i, (lang, _) in enumerate(ckpt.vocab):
         rows.setdefault(lang, []).append(i)

@@ -36,7 +36,7 @@ from cltc_tools.training.features import (
 )
 from cltc_tools.training.metrics import class_weights, macro_f1
 from cltc_tools.training.models import ARCHS
-from cltc_tools.training.models.registry import Arch
+from cltc_tools.training.models.registry import Arch, WordVectors
 from cltc_tools.training.optim import ClassifierOptimizer, Optimizers
 from cltc_tools.training.resume import Snapshot, drop_snapshot, load_snapshot, numpy_state, restore_numpy, save_snapshot
 
@@ -229,7 +229,7 @@ def run_training(arch: Arch, model: nn.Module, loss_fn: nn.Module, tr: Encoded, 
     classification step is followed by one step of the task (alternating training with two optimisers)."""
     hp = settings.hparams
     net = _parallel(model, settings, device)
-    optimizer = ClassifierOptimizer(model, hp["lr"])
+    optimizer = ClassifierOptimizer(model, hp["lr"], emb_lr=hp.get("emb_lr"))
     saved = Optimizers(cls=optimizer, ali=task.optimizer) if task else optimizer
     state = start_or_resume(model, saved, settings, out_dir, fingerprint)
     lengths = [n_tokens(d) for d in tr.docs]
@@ -294,12 +294,19 @@ def train_epoch(model: nn.Module, loss_fn: nn.Module, optimizer: ClassifierOptim
         y = torch.from_numpy(tr.labels[batch]).to(device)
         optimizer.zero_grad()
         loss = loss_fn(model(ids), y)
-        loss.backward()
+        penalty = embedding_penalty(model, ids)
+        (loss if penalty is None else loss + penalty).backward()
         optimizer.step()
         total += float(loss.detach()) * len(batch)
         if task:
             task.step()
     return total / max(1, sum(len(b) for b in batches))
+
+
+def embedding_penalty(model: nn.Module, ids: torch.Tensor) -> torch.Tensor | None:
+    """The word-vector layer's regulariser for the rows of a batch (``--embeddings regularized``), if any."""
+    layer = getattr(getattr(model, "module", model), "embedding", None)  # (under DDP, the wrapped model's)
+    return layer.penalty(ids) if isinstance(layer, WordVectors) else None
 
 
 @torch.no_grad()

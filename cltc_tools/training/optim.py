@@ -16,26 +16,29 @@ from torch import nn
 class ClassifierOptimizer:
     """torch.optim.Adam over dense parameters plus torch.optim.SparseAdam over sparse embedding tables."""
 
-    def __init__(self, model: nn.Module, lr: float, modules: Sequence[nn.Module] | None = None):
-        """Optimise ``model``'s parameters, or only those of ``modules`` (sub-modules of it) when given."""
+    def __init__(self, model: nn.Module, lr: float, modules: Sequence[nn.Module] | None = None,
+                 emb_lr: float | None = None):
+        """Optimise ``model``'s parameters, or only those of ``modules`` (sub-modules of it) when given; the word
+        vectors (sparse rows, and the shared map of the ``mapped`` embedding mode) at ``emb_lr`` (default ``lr``)."""
         owners = list(modules) if modules is not None else [model]
-        sparse, seen = [], set()
-        for owner in owners:
-            for module in owner.modules():
-                if isinstance(module, nn.Embedding) and module.sparse and module.weight.requires_grad:
-                    sparse.append(module.weight)
-        sparse_ids = {id(p) for p in sparse}
-        dense = []
+        emb_lr = lr if emb_lr is None else emb_lr
+        sparse = [m.weight for owner in owners for m in owner.modules()
+                  if isinstance(m, nn.Embedding) and m.sparse and m.weight.requires_grad]
+        embedding_ids = {id(p) for owner in owners for m in owner.modules() if isinstance(m, nn.Embedding)
+                         for p in m.parameters()}
+        dense, emb_dense, seen = [], [], {id(p) for p in sparse}
         for owner in owners:
             for p in owner.parameters():
-                if p.requires_grad and id(p) not in sparse_ids and id(p) not in seen:
+                if p.requires_grad and id(p) not in seen:
                     seen.add(id(p))
-                    dense.append(p)
+                    (emb_dense if id(p) in embedding_ids else dense).append(p)
         self.parts: dict[str, torch.optim.Optimizer] = {}
-        if dense:
-            self.parts["dense"] = torch.optim.Adam(dense, lr=lr)
+        groups = [{"params": dense, "lr": lr}] if dense else []
+        groups += [{"params": emb_dense, "lr": emb_lr}] if emb_dense else []
+        if groups:
+            self.parts["dense"] = torch.optim.Adam(groups, lr=lr)
         if sparse:
-            self.parts["sparse"] = torch.optim.SparseAdam(sparse, lr=lr)
+            self.parts["sparse"] = torch.optim.SparseAdam(sparse, lr=emb_lr)
 
     def zero_grad(self) -> None:
         for opt in self.parts.values():

@@ -35,7 +35,7 @@ def fit_scaled(problem: Problem, params: dict) -> Fitted:
 class BagOfWords(nn.Module):
     def __init__(self, embedding: torch.Tensor, n_classes: int, hp: dict):
         super().__init__()
-        self.embedding = embedding_layer(embedding, hp["fine_tune"])
+        self.embedding = embedding_layer(embedding, hp)
         self.out = nn.Linear(embedding.shape[1], n_classes)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
@@ -54,7 +54,7 @@ def read_upper(path, lang: str, split: str):
 def registered():
     METHODS.register("scaled", Method("scaled", fit_scaled, {"scale": 2.0}, needs_dict=False))
     ARCHS.register("bow", Arch("bow", BagOfWords, {"dropout": 0.0, "lr": 1e-2, "batch_size": 16, "patience": 2,
-                                                   "max_epochs": 3, "fine_tune": False, "max_len": 64}))
+                                                   "max_epochs": 3, "embeddings": "frozen", "max_len": 64}))
     CONVERTERS.register("upper", Converter("upper", "LABEL:TEXT lines", read_upper, generic=True))
     yield
     METHODS.unregister("scaled")

@@ -24,7 +24,7 @@ SMALL = DemoConfig(dim=16, n_concepts=500, n_names=40, n_numbers=30, dict_train=
                    parallel_pairs=50, train_docs={"en": 120, "de": 40, "fr": 30, "it": 20}, test_docs=40,
                    dev_min=10)
 GRID = ["SEEDS=1 2", "ARCHS=mlp", "DATASETS=sib200", "SPACES=procrustes", "TRAIN_FLAGS=--epochs 3",
-        "TOKENIZER=unicode", "BOOTSTRAP=100"]
+        "TOKENIZER=unicode", "BOOTSTRAP=100", "PROTOCOL=balanced"]
 RUNS = {f"mlp/{mode}/seed{seed}.jsonl" for mode in ("mono", "multi-procrustes") for seed in (1, 2)}
 
 
@@ -79,7 +79,8 @@ def test_report_has_table_2_per_language_and_word_translation(paper):
     _, out, result = paper
     report = (out / "report.md").read_text()
     assert report in result.stdout  # `make paper` prints it
-    assert report.startswith("## sib200\n")
+    assert report.startswith("Protocol: balanced (every language's training set at full size); training flags: "
+                             "--epochs 3.\n\n## sib200\n")
     for lang in (x.upper() for x in LANGS):
         assert re.search(rf"^\| {lang} \| mono \| \d+\.\d\d ± \d+\.\d\d \|", report, re.M)
         assert re.search(rf"^\| {lang} \| best multi \| \d+\.\d\d ± \d+\.\d\d \(procrustes\) \|", report, re.M)
@@ -99,7 +100,7 @@ def test_figures_are_pngs(paper):
 
 def test_one_run_file_per_arch_mode_and_seed_with_every_test_language(paper):
     _, out, _ = paper
-    runs = out / "runs" / "sib200"
+    runs = out / "runs" / "balanced" / "sib200"
     assert {p.relative_to(runs).as_posix() for p in runs.rglob("*.jsonl")} == RUNS
     for run in RUNS:
         records = [json.loads(line) for line in (runs / run).read_text().splitlines()]
@@ -128,5 +129,19 @@ def test_a_grown_grid_trains_only_the_new_runs(paper):
     trained = [line for line in grown.stdout.splitlines() if line.startswith("cltc-train")]
     assert len(trained) == 2 and all("--seed 3" in line for line in trained)  # mono and multi of the new seed
     assert {p: t for p, t in mtimes(out / "runs").items() if p in before} == before
-    assert all((out / "runs/sib200/mlp" / mode / "seed3.jsonl").exists() for mode in ("mono", "multi-procrustes"))
+    assert all((out / "runs/balanced/sib200/mlp" / mode / "seed3.jsonl").exists()
+               for mode in ("mono", "multi-procrustes"))
     assert (out / "report.md").stat().st_mtime_ns > report  # the report now averages over three seeds
+
+
+def test_the_paper_protocol_samples_the_training_sets_and_the_default_grid_has_six_spaces(paper):
+    data, out, _ = paper
+    dry = subprocess.run(["make", "-n", "-C", str(REPO / "examples"), "paper", f"DATA={data}", f"OUT={out}-dry"],
+                         capture_output=True, text=True, env=env(), stdin=subprocess.DEVNULL)
+    assert dry.returncode == 0, dry.stderr
+    assert f"cltc-data sample {data}/sib200 --out {out}-dry/data/paper/sib200 --shares paper --seed 0" in dry.stdout
+    trains = [line for line in dry.stdout.splitlines() if line.startswith("cltc-train")]
+    assert trains and all(f"--data {out}-dry/data/paper/" in line and "--embeddings frozen" in line
+                          for line in trains)
+    for space in ("procrustes", "procrustes-identical", "cca", "attract-repel", "biskip", "sent-align"):
+        assert f"--name {space} --out {out}-dry/spaces/{space} " in dry.stdout, space

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cltc_tools.training.models.registry import Arch, embedding_layer
+from cltc_tools.training.models.registry import EMBEDDING_DEFAULTS, PAPER_EMBEDDINGS, Arch, embedding_layer
 
 
 def max_over_time(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -19,7 +19,7 @@ def max_over_time(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 class MultiFilterCNN(nn.Module):
     def __init__(self, embedding: torch.Tensor, n_classes: int, hp: dict[str, Any]):
         super().__init__()
-        self.embedding = embedding_layer(embedding, hp["fine_tune"])
+        self.embedding = embedding_layer(embedding, hp)
         self.kernels = tuple(hp["kernels"])
         dim = embedding.shape[1]
         self.convs = nn.ModuleList(nn.Conv1d(dim, hp["filters"], k) for k in self.kernels)
@@ -41,7 +41,8 @@ CNN = Arch(
     name="cnn",
     build=MultiFilterCNN,
     defaults={"kernels": [3, 4, 5], "filters": 200, "dropout": 0.3, "lr": 1e-3, "batch_size": 64, "patience": 20,
-              "max_epochs": 200, "fine_tune": True, "max_len": 512},
-    paper={"kernels": [3, 4, 5], "filters": 200, "dropout": 0.3, "lr": 1e-3, "batch_size": 64, "patience": 20},
+              "max_epochs": 200, **EMBEDDING_DEFAULTS, "max_len": 512},
+    paper={"kernels": [3, 4, 5], "filters": 200, "dropout": 0.3, "lr": 1e-3, "batch_size": 64, "patience": 20,
+           **PAPER_EMBEDDINGS},
     description="MF-CNN: kernels 3/4/5 x 200 filters, max-over-time pooling, dropout 0.3",
 )

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from cltc_tools.training.models.registry import Arch, embedding_layer
+from cltc_tools.training.models.registry import EMBEDDING_DEFAULTS, PAPER_EMBEDDINGS, Arch, embedding_layer
 
 
 class Attention(nn.Module):
@@ -44,7 +44,7 @@ class BiGRUEncoder(nn.Module):
 class GRUAttention(nn.Module):
     def __init__(self, embedding: torch.Tensor, n_classes: int, hp: dict[str, Any]):
         super().__init__()
-        self.embedding = embedding_layer(embedding, hp["fine_tune"])
+        self.embedding = embedding_layer(embedding, hp)
         self.encoder = BiGRUEncoder(embedding.shape[1], hp["units"])
         self.dropout = nn.Dropout(hp["dropout"])
         self.out = nn.Linear(2 * hp["units"], n_classes)
@@ -64,7 +64,7 @@ GRU_ATT = Arch(
     name="gru-att",
     build=GRUAttention,
     defaults={"units": 150, "dropout": 0.3, "lr": 1e-3, "batch_size": 64, "patience": 20, "max_epochs": 200,
-              "fine_tune": True, "max_len": 256},
-    paper={"units": 150, "dropout": 0.3, "lr": 1e-3, "batch_size": 64, "patience": 20},
+              **EMBEDDING_DEFAULTS, "max_len": 256},
+    paper={"units": 150, "dropout": 0.3, "lr": 1e-3, "batch_size": 64, "patience": 20, **PAPER_EMBEDDINGS},
     description="bi-GRU (150 units) with attention, dropout 0.3",
 )

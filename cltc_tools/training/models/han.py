@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from cltc_tools.training.models.gru_att import BiGRUEncoder
-from cltc_tools.training.models.registry import Arch, embedding_layer
+from cltc_tools.training.models.registry import EMBEDDING_DEFAULTS, PAPER_EMBEDDINGS, Arch, embedding_layer
 
 
 class HierarchicalEncoder(nn.Module):
@@ -36,7 +36,7 @@ class HierarchicalEncoder(nn.Module):
 class HAN(nn.Module):
     def __init__(self, embedding: torch.Tensor, n_classes: int, hp: dict[str, Any]):
         super().__init__()
-        self.embedding = embedding_layer(embedding, hp["fine_tune"])
+        self.embedding = embedding_layer(embedding, hp)
         self.encoder = HierarchicalEncoder(embedding.shape[1], hp["units"], hp["dropout"])
         self.dropout = nn.Dropout(hp["dropout"])
         self.out = nn.Linear(2 * hp["units"], n_classes)
@@ -56,8 +56,8 @@ HAN_ARCH = Arch(
     name="han",
     build=HAN,
     defaults={"units": 50, "dropout": 0.5, "lr": 1e-3, "batch_size": 15, "patience": 20, "max_epochs": 200,
-              "fine_tune": True, "max_len": 512},
-    paper={"units": 50, "dropout": 0.5, "lr": 1e-3, "batch_size": 15, "patience": 20},
+              **EMBEDDING_DEFAULTS, "max_len": 512},
+    paper={"units": 50, "dropout": 0.5, "lr": 1e-3, "batch_size": 15, "patience": 20, **PAPER_EMBEDDINGS},
     description="HAN: word- and sentence-level bi-GRU (50 units) with attention, dropout 0.5",
     hierarchical=True,
 )

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cltc_tools.training.models.registry import Arch, embedding_layer
+from cltc_tools.training.models.registry import EMBEDDING_DEFAULTS, PAPER_EMBEDDINGS, Arch, embedding_layer
 
 
 def masked_mean(vectors: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
@@ -19,7 +19,7 @@ def masked_mean(vectors: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
 class FTMLP(nn.Module):
     def __init__(self, embedding: torch.Tensor, n_classes: int, hp: dict[str, Any]):
         super().__init__()
-        self.embedding = embedding_layer(embedding, hp["fine_tune"])
+        self.embedding = embedding_layer(embedding, hp)
         self.hidden = nn.Linear(embedding.shape[1], hp["hidden"])
         self.dropout = nn.Dropout(hp["dropout"])
         self.out = nn.Linear(hp["hidden"], n_classes)
@@ -33,7 +33,7 @@ MLP = Arch(
     name="mlp",
     build=FTMLP,
     defaults={"hidden": 512, "dropout": 0.7, "lr": 1e-2, "batch_size": 64, "patience": 20, "max_epochs": 200,
-              "fine_tune": True, "max_len": 512},
-    paper={"hidden": 512, "dropout": 0.7, "lr": 1e-2, "batch_size": 64, "patience": 20, "fine_tune": True},
+              **EMBEDDING_DEFAULTS, "max_len": 512},
+    paper={"hidden": 512, "dropout": 0.7, "lr": 1e-2, "batch_size": 64, "patience": 20, **PAPER_EMBEDDINGS},
     description="FT-MLP: averaged word vectors, dense 512 ReLU, dropout 0.7",
 )
