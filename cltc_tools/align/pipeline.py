@@ -214,7 +214,8 @@ def align_spaces(spaces: Sequence[str | Path | Space], out: str | Path, *, pivot
     step = make_record("space", TOOL, langs=order, method=method, name=name, params=record_params, inputs=inputs,
                        fit=fit)
     blocks = [LangBlock(lang, problem.words[lang], matrices[lang]) for lang in order]
-    sha = write_space(out, blocks, merged_provenance(opened) + [step], force=force, extra={"name": name, "method": method})
+    sha = write_space(out, blocks, merged_provenance(opened) + [step], force=force,
+                      extra={"name": name, "method": method})
     result = AlignResult(Path(out), sha, order, method, name, record_params, inputs, pairs, fit=fit)
     result.evaluations = evaluate(matrices, tests, csls_k, csls_vocab, batch_size, device, progress or no_progress)
     return result

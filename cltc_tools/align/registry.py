@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cltc_tools.align import attract_repel, cca, procrustes
+from cltc_tools.align import attract_repel, cca, multistep, procrustes, rcsls
 from cltc_tools.align.problem import Fitted, Problem
 from cltc_tools.registry import Registry, merge_hparams
 
@@ -28,11 +28,12 @@ class Method:
     paper: dict[str, Any] = field(default_factory=dict)
     needs_dict: bool = True
     description: str = ""
+    presets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def hparams(self, preset: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
         """Generic and method defaults < preset < explicit options; options of another method are errors."""
-        return merge_hparams(f"--method {self.name}", self.defaults, {"paper": self.paper}, preset, overrides,
-                             generic=GENERIC)
+        return merge_hparams(f"--method {self.name}", self.defaults, {"paper": self.paper, **self.presets}, preset,
+                             overrides, generic=GENERIC)
 
 
 METHODS: Registry[Method] = Registry("alignment method")
@@ -47,6 +48,15 @@ METHODS.register("attract-repel", Method("attract-repel", attract_repel.fit_attr
                        attract_repel.PAPER, needs_dict=False,
                        description="semantic specialisation (Mrksic et al. 2017), bilingual spaces joined by "
                                    "regression (paper, Appendix B)"))
+
+METHODS.register("multistep", Method("multistep", multistep.fit_multistep, multistep.DEFAULTS,
+                                     presets=multistep.PRESETS,
+                                     description="whitening, orthogonal map, re-weighting, de-whitening (Artetxe et "
+                                                 "al. 2018, AAAI); --preset vecmap-supervised is VecMap's "
+                                                 "--supervised"))
+METHODS.register("rcsls", Method("rcsls", rcsls.fit_rcsls, rcsls.DEFAULTS, presets=rcsls.PRESETS,
+                                 description="relaxed CSLS loss (Joulin et al. 2018), from the multi-step map "
+                                             "(--preset joulin: from Procrustes)"))
 
 
 def fit_identity(problem: Problem, params: dict[str, Any]) -> Fitted:

@@ -66,7 +66,8 @@ Dicts = Annotated[list[str] | None, _opt(
     help="Training dictionary, a MUSE file named like de-en.0-5000.txt, or 'identical'. Repeatable.")]
 Method = Annotated[str, typer.Option("--method", "-m", metavar="NAME",
                                      help=f"Alignment method: {', '.join(METHODS.names())}.")]
-Preset = Annotated[str | None, _opt("--preset", metavar="NAME", help="'paper': the paper's settings.")]
+Preset = Annotated[str | None, _opt(
+    "--preset", metavar="NAME", help="'paper': the paper's settings; multistep: 'vecmap-supervised'; rcsls: 'joulin'.")]
 Spaces = Annotated[list[Path] | None, typer.Option("--space", metavar="DIR", help="Input space. Repeatable.")]
 Pivot = Annotated[str, typer.Option("--pivot", metavar="LANG", help="Language the others are mapped onto.")]
 EvalDicts = Annotated[list[Path] | None, typer.Option(
@@ -112,6 +113,26 @@ Join = Annotated[str | None, _opt(
 JoinSolver = Annotated[str | None, _opt(
     "--join-solver", metavar="lstsq|sgd", help="attract-repel: regression solver [lstsq; paper: sgd].")]
 JoinPasses = Annotated[int | None, _opt("--join-passes", metavar="N", help="attract-repel: SGD passes [100].")]
+Whiten = Annotated[bool | None, _opt("--whiten/--no-whiten", help="multistep, rcsls: whiten both sides [whiten].")]
+SrcReweight = Annotated[float | None, _opt(
+    "--src-reweight", metavar="P", help="multistep, rcsls: source dimensions times singular value^P [0.5].")]
+TrgReweight = Annotated[float | None, _opt(
+    "--trg-reweight", metavar="P", help="multistep, rcsls: pivot dimensions times singular value^P [0.5].")]
+SrcDewhiten = Annotated[str | None, _opt(
+    "--src-dewhiten", metavar="src|trg|none", help="multistep, rcsls: de-whiten the source with [src].")]
+TrgDewhiten = Annotated[str | None, _opt(
+    "--trg-dewhiten", metavar="src|trg|none", help="multistep, rcsls: de-whiten the pivot with [trg].")]
+DimReduction = Annotated[int | None, _opt(
+    "--dim-reduction", metavar="N", help="multistep, rcsls: keep the first N shared dimensions, 0 = all [0].")]
+RcslsInit = Annotated[str | None, _opt(
+    "--rcsls-init", metavar="multistep|procrustes", help="rcsls: start from [multistep].")]
+RcslsLr = Annotated[float | None, _opt("--rcsls-lr", metavar="LR", help="rcsls: first step size [4].")]
+RcslsSteps = Annotated[int | None, _opt("--rcsls-steps", metavar="N", help="rcsls: gradient steps [5].")]
+RcslsNegatives = Annotated[int | None, _opt(
+    "--rcsls-negatives", metavar="N", help="rcsls: neighbours among the first N words of each side [30000].")]
+RcslsK = Annotated[int | None, _opt("--rcsls-k", metavar="K", help="rcsls: neighbours in the loss [10].")]
+RcslsConstraint = Annotated[str | None, _opt(
+    "--rcsls-constraint", metavar="spectral|orthogonal", help="rcsls: projection after each step [spectral].")]
 
 app = make_app(HELP, epilog=EPILOG)
 
@@ -148,6 +169,18 @@ def align(
     join: Join = None,
     join_solver: JoinSolver = None,
     join_passes: JoinPasses = None,
+    whiten: Whiten = None,
+    src_reweight: SrcReweight = None,
+    trg_reweight: TrgReweight = None,
+    src_dewhiten: SrcDewhiten = None,
+    trg_dewhiten: TrgDewhiten = None,
+    dim_reduction: DimReduction = None,
+    rcsls_init: RcslsInit = None,
+    rcsls_lr: RcslsLr = None,
+    rcsls_steps: RcslsSteps = None,
+    rcsls_negatives: RcslsNegatives = None,
+    rcsls_k: RcslsK = None,
+    rcsls_constraint: RcslsConstraint = None,
     csls_k: CslsK = 10,
     csls_vocab: CslsVocab = None,
     batch_size: BatchSize = None,
@@ -166,7 +199,11 @@ def align(
                "cca_space": cca_space, "cca_ratio": cca_ratio, "cca_ridge": cca_ridge, "attract": attract,
                "repel": repel, "attract_margin": attract_margin, "repel_margin": repel_margin, "ar_batch": ar_batch,
                "ar_l2": ar_l2, "ar_epochs": ar_epochs, "ar_lr": ar_lr, "ar_vocab": ar_vocab, "ar_init": ar_init,
-               "join": join, "join_solver": join_solver, "join_passes": join_passes}
+               "join": join, "join_solver": join_solver, "join_passes": join_passes, "whiten": whiten,
+               "src_reweight": src_reweight, "trg_reweight": trg_reweight, "src_dewhiten": src_dewhiten,
+               "trg_dewhiten": trg_dewhiten, "dim_reduction": dim_reduction, "rcsls_init": rcsls_init,
+               "rcsls_lr": rcsls_lr, "rcsls_steps": rcsls_steps, "rcsls_negatives": rcsls_negatives,
+               "rcsls_k": rcsls_k, "rcsls_constraint": rcsls_constraint}
     result = align_spaces(
         inputs, out, pivot=pivot, dicts=dicts or [], method=method, preset=preset, options=options,
         normalize_steps=normalize, name=name, eval_dicts=eval_dicts or [], identical_max=identical_max or None,
