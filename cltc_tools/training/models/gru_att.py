@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from cltc_tools.training.models.fused_gru import bigru_states
 from cltc_tools.training.models.registry import Arch, embedding_layer
 
 
@@ -27,7 +28,8 @@ class Attention(nn.Module):
 
 
 class BiGRUEncoder(nn.Module):
-    """Bidirectional GRU over padded sequences (packed, so padding costs nothing) + attention pooling."""
+    """Bidirectional GRU over padded sequences (padding costs nothing) + attention pooling; on the CPU the fused
+    recurrence of fused_gru.py, elsewhere torch's (cuDNN) GRU over a packed batch."""
 
     def __init__(self, dim: int, units: int):
         super().__init__()
@@ -35,8 +37,11 @@ class BiGRUEncoder(nn.Module):
         self.attention = Attention(2 * units)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        packed = pack_padded_sequence(x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
-        states, _ = pad_packed_sequence(self.gru(packed)[0], batch_first=True, total_length=x.shape[1])
+        if x.device.type == "cpu":
+            states = bigru_states(self.gru, x, lengths.clamp(min=1))
+        else:
+            packed = pack_padded_sequence(x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
+            states, _ = pad_packed_sequence(self.gru(packed)[0], batch_first=True, total_length=x.shape[1])
         mask = torch.arange(x.shape[1], device=x.device).unsqueeze(0) < lengths.unsqueeze(1)
         return self.attention(states, mask)
 
