@@ -31,13 +31,14 @@ class BiGRUEncoder(nn.Module):
     """Bidirectional GRU over padded sequences (padding costs nothing) + attention pooling; on the CPU the fused
     recurrence of fused_gru.py, elsewhere torch's (cuDNN) GRU over a packed batch."""
 
-    def __init__(self, dim: int, units: int):
+    def __init__(self, dim: int, units: int, fused: bool = True):
         super().__init__()
         self.gru = nn.GRU(dim, units, batch_first=True, bidirectional=True)
+        self.fused = fused  # the fused recurrence pays off on batches of many long rows, not on HAN's small ones
         self.attention = Attention(2 * units)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        if x.device.type == "cpu":
+        if self.fused and x.device.type == "cpu":
             states = bigru_states(self.gru, x, lengths.clamp(min=1))
         else:
             packed = pack_padded_sequence(x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
