@@ -1,117 +1,192 @@
-"""Training throughput (documents/second) of each architecture, and the overhead of the project's training loop
-(length bucketing, padding, class-weighted loss) over a bare torch forward/backward loop on the same batches
-(same model, same optimiser: Adam for the network, lazy Adam for the embedding rows).
+"""Training throughput on real data, two versions of the code side by side, with the dev macro-F1 of every epoch.
 
-Usage: OMP_NUM_THREADS=1 python benchmarks/bench_train.py [--docs 2000] [--epochs 2] [--write]
+Documents per CPU second = training documents x epochs / process CPU seconds of ``train_models`` (vocabulary,
+encoding, every epoch with its dev evaluation and snapshot, the saved checkpoint): what a run of the grid pays
+after the imports. CPU seconds, not wall time, because the machine is shared; the two versions run alternately in
+fresh processes, so both see the same load (recorded with every run).
+
+  # one measurement of the code importable as cltc_tools (a JSON record on stdout)
+  python benchmarks/bench_train.py run --data DATA/sib200 --space SPACE --arch cnn --seed 1 --label after
+  # versions side by side (DIR: a checkout, e.g. `git worktree add /tmp/bench-before a153691`), records appended
+  python benchmarks/bench_train.py compare --before /tmp/bench-before --after . --data DATA/sib200 --space SPACE \
+      --archs mlp,cnn,gru-att,han --seeds 1,2,3 --out benchmarks/train-speed/sib200-en.jsonl
+  # the RESULTS.md section, from the committed records (--write replaces it between its markers)
+  python benchmarks/bench_train.py render benchmarks/train-speed/*.jsonl [--write]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
 import sys
+import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
+from statistics import mean, median
+from typing import Any
 
-import numpy as np
-import torch
-from torch import nn
-
-from cltc_tools.training.features import collate, length_buckets
-from cltc_tools.training.loop import Encoded, train_epoch
-from cltc_tools.training.models import ARCHS
-from cltc_tools.training.optim import ClassifierOptimizer
-
-VOCAB, DIM, CLASSES = 20_000, 300, 7
+RESULTS = Path(__file__).with_name("RESULTS.md")
+BEGIN, END = "<!-- train-speed:begin (bench_train.py render --write) -->", "<!-- train-speed:end -->"
 
 
-def synthetic_docs(n: int, mean_len: int, hierarchical: bool, rng: np.random.Generator) -> Encoded:
-    """Documents of Zipf-distributed token ids, ~mean_len tokens, sentences of ~20 tokens."""
-    docs = []
-    for _ in range(n):
-        length = max(3, int(rng.poisson(mean_len)))
-        ids = np.minimum(rng.zipf(1.2, length), VOCAB - 1).astype(np.int64) + 1
-        cuts = range(0, length, 20) if hierarchical else [0]
-        docs.append([ids[c:c + (20 if hierarchical else length)] for c in cuts])
-    return Encoded(docs, rng.integers(0, CLASSES, n))
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Train one architecture with the code on sys.path; time it in CPU seconds."""
+    import torch
+
+    import cltc_tools
+    from cltc_tools.datasets.labelled import load_split
+    from cltc_tools.io.space import open_space
+    from cltc_tools.text.tokenize import Tokenizer
+    from cltc_tools.training.loop import TrainSettings, train_models
+    from cltc_tools.training.models import ARCHS
+
+    torch.set_num_threads(args.threads)
+    langs = args.langs.split(",")
+    train = load_split(Path(args.data), [], "train", langs)
+    dev = load_split(Path(args.data), [], "dev", langs)
+    space = open_space(Path(args.space))
+    hp = ARCHS.get(args.arch).hparams("paper", {"max_epochs": args.epochs, "patience": args.epochs})
+    settings = TrainSettings(arch=args.arch, mode=args.mode, hparams=hp, seed=args.seed,
+                             tokenizer=Tokenizer(style=args.tokenizer), device="cpu")
+    epochs: list[dict[str, Any]] = []
+
+    def on_epoch(info: dict[str, Any]) -> None:
+        epochs.append({"cpu": time.process_time(), "dev_macro_f1": round(float(info["dev_macro_f1"]), 6)})
+
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as out:
+        cpu, wall = time.process_time(), time.perf_counter()
+        train_models(space, {"sha256": space.sha256}, train, dev, settings, Path(out), force=True, on_epoch=on_epoch)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    docs = len(train)  # mono trains one model per language: every document once per epoch as in multi
+    steady = epochs[-1]["cpu"] - epochs[0]["cpu"] if len(epochs) > 1 else float("nan")
+    return {
+        "kind": "train-speed", "label": args.label, "commit": code_commit(Path(cltc_tools.__file__).parent),
+        "dataset": Path(args.data).name, "space": Path(args.space).name, "langs": langs, "mode": args.mode,
+        "arch": args.arch, "seed": args.seed, "epochs": len(epochs), "train_docs": docs, "threads": args.threads,
+        "cpu_s": round(cpu, 3), "wall_s": round(wall, 3),
+        "docs_per_cpu_s": round(docs * len(epochs) / cpu, 2),
+        "epoch_docs_per_cpu_s": round(docs * (len(epochs) - 1) / steady, 2) if len(epochs) > 1 else None,
+        "dev_macro_f1": [e["dev_macro_f1"] for e in epochs],
+        "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        "torch": torch.__version__,
+    }
 
 
-def model_for(arch: str, seed: int) -> nn.Module:
-    torch.manual_seed(seed)
-    spec = ARCHS.get(arch)
-    emb = torch.randn(VOCAB + 1, DIM) * 0.1
-    emb[0] = 0
-    return spec.build(emb, CLASSES, spec.hparams("paper", {}))
+def code_commit(package: Path) -> str:
+    """The commit of the checkout holding ``package`` (with +dirty when it has uncommitted changes)."""
+    def git(*cmd: str) -> str:
+        return subprocess.run(["git", "-C", str(package), *cmd], capture_output=True, text=True, check=False).stdout.strip()
+    dirty = git("status", "--porcelain", "--", ".")
+    return git("rev-parse", "--short", "HEAD") + ("+dirty" if dirty else "")
 
 
-def project_loop(arch: str, data: Encoded, epochs: int, seed: int) -> tuple[float, list]:
-    spec = ARCHS.get(arch)
-    hp = spec.hparams("paper", {})
-    model = model_for(arch, seed)
-    opt = ClassifierOptimizer(model, hp["lr"])
-    loss_fn = nn.CrossEntropyLoss(weight=torch.ones(CLASSES))
-    rng = np.random.default_rng(seed)
-    lengths = [sum(len(s) for s in d) for d in data.docs]
-    plans = [length_buckets(lengths, hp["batch_size"], rng) for _ in range(epochs)]
-    start = time.perf_counter()
-    for batches in plans:
-        train_epoch(model, loss_fn, opt, data, batches, spec.hierarchical, torch.device("cpu"))
-    return time.perf_counter() - start, plans
+def compare(args: argparse.Namespace) -> None:
+    """Both versions, alternately, in fresh processes; every record appended to ``--out`` and printed."""
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    common = ["--data", args.data, "--space", args.space, "--langs", args.langs, "--mode", args.mode,
+              "--epochs", str(args.epochs), "--tokenizer", args.tokenizer, "--threads", str(args.threads)]
+    for arch in args.archs.split(","):
+        for seed in args.seeds.split(","):
+            for _ in range(args.repeats):
+                for label, code in (("before", args.before), ("after", args.after)):
+                    env = {**os.environ, "PYTHONPATH": str(Path(code).resolve()), "OMP_NUM_THREADS": str(args.threads)}
+                    cmd = [sys.executable, __file__, "run", *common, "--arch", arch, "--seed", seed, "--label", label]
+                    line = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout.strip()
+                    with out.open("a", encoding="utf-8") as handle:
+                        handle.write(line + "\n")
+                    record = json.loads(line)
+                    print(f"{arch:8s} seed {seed} {label:6s} {record['docs_per_cpu_s']:8.1f} docs/CPU-s  "
+                          f"load {record['loadavg_before'][0]:.1f}  dev F1 {record['dev_macro_f1']}", flush=True)
 
 
-def bare_loop(arch: str, data: Encoded, plans: list, seed: int) -> float:
-    """The same batches, pre-padded: only forward, loss, backward and the optimiser step are timed."""
-    spec = ARCHS.get(arch)
-    hp = spec.hparams("paper", {})
-    model = model_for(arch, seed)
-    opt = ClassifierOptimizer(model, hp["lr"])
-    loss_fn = nn.CrossEntropyLoss(weight=torch.ones(CLASSES))
-    tensors = [[(collate([data.docs[i] for i in b], spec.hierarchical), torch.from_numpy(data.labels[b]))
-                for b in batches] for batches in plans]
-    start = time.perf_counter()
-    for epoch in tensors:
-        model.train()
-        for ids, y in epoch:
-            opt.zero_grad()
-            loss_fn(model(ids), y).backward()
-            opt.step()
-    return time.perf_counter() - start
+def render(paths: list[Path]) -> str:
+    """Markdown tables of the records: speed per architecture, dev macro-F1 per epoch side by side."""
+    records = [json.loads(line) for p in paths for line in p.read_text(encoding="utf-8").splitlines() if line]
+    groups: dict[tuple, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        groups[(r["dataset"], r["mode"], ",".join(r["langs"]), r["space"], r["arch"])][r["label"]].append(r)
+    header = ("| dataset | mode | langs | arch | epochs | before docs/CPU-s | after docs/CPU-s | speed-up | "
+              "epochs only: before | after | speed-up | runs | load (1 min) | commits |")
+    lines = [header,
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    curves = ["| dataset | arch | seed | version | dev macro-F1 per epoch | best |", "|---|---|---:|---|---|---:|"]
+    for (dataset, mode, langs, _space, arch), sides in sorted(groups.items()):
+        before, after = sides.get("before", []), sides.get("after", [])
+        if not before or not after:
+            continue
+        rate = {k: median(r["docs_per_cpu_s"] for r in v) for k, v in sides.items()}
+        steady = {k: median(r["epoch_docs_per_cpu_s"] for r in v) for k, v in sides.items()}
+        loads = [r["loadavg_before"][0] for r in before + after]
+        commits = f"{before[0]['commit']} -> {after[0]['commit']}"
+        lines.append(f"| {dataset} | {mode} | {langs} | {arch} | {before[0]['epochs']} | {rate['before']:.0f} | "
+                     f"{rate['after']:.0f} | {rate['after'] / rate['before']:.2f}x | {steady['before']:.0f} | "
+                     f"{steady['after']:.0f} | {steady['after'] / steady['before']:.2f}x | {len(before)}+{len(after)} | "
+                     f"{min(loads):.1f}-{max(loads):.1f} | {commits} |")
+        first = {k: {r["seed"]: r for r in reversed(v)} for k, v in sides.items()}  # the first run of each seed
+        for seed in sorted(first["before"]):
+            for label in ("before", "after"):
+                f1 = first[label][seed]["dev_macro_f1"]
+                curves.append(f"| {dataset} | {arch} | {seed} | {label} | {' '.join(f'{x * 100:.1f}' for x in f1)} | "
+                              f"{max(f1) * 100:.1f} |")
+        best = {k: mean(max(r["dev_macro_f1"]) for r in v.values()) for k, v in first.items()}
+        curves.append(f"| {dataset} | {arch} | mean | best dev F1 | before {best['before'] * 100:.2f}, after "
+                      f"{best['after'] * 100:.2f} | {(best['after'] - best['before']) * 100:+.2f} |")
+    return "\n".join(lines) + "\n\nDev macro-F1 (%) after every epoch, same seed, both versions:\n\n" + "\n".join(curves)
+
+
+def write_section(text: str) -> None:
+    """Replace the text between the markers of RESULTS.md (or append the section with them)."""
+    body = RESULTS.read_text(encoding="utf-8")
+    block = f"{BEGIN}\n{text}\n{END}"
+    if BEGIN in body and END in body:
+        head, rest = body.split(BEGIN, 1)
+        body = head + block + rest.split(END, 1)[1]
+    else:
+        body = body.rstrip("\n") + "\n\n" + block + "\n"
+    RESULTS.write_text(body, encoding="utf-8")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--docs", type=int, default=2000)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--mean-len", type=int, default=60)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--archs", default="mlp,cnn,gru-att,han")
-    parser.add_argument("--write", action="store_true", help="append the table to benchmarks/RESULTS.md")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("run", "compare"):
+        p = sub.add_parser(name)
+        p.add_argument("--data", required=True, help="dataset folder with <lang>/{train,dev}.jsonl")
+        p.add_argument("--space", required=True)
+        p.add_argument("--langs", default="en")
+        p.add_argument("--mode", default="mono", choices=["mono", "multi"])
+        p.add_argument("--epochs", type=int, default=8)
+        p.add_argument("--tokenizer", default="eltec")
+        p.add_argument("--threads", type=int, default=1)
+        if name == "run":
+            p.add_argument("--arch", required=True)
+            p.add_argument("--seed", type=int, default=1)
+            p.add_argument("--label", default="current")
+        else:
+            p.add_argument("--before", required=True, help="checkout of the code before")
+            p.add_argument("--after", default=".", help="checkout of the code after")
+            p.add_argument("--archs", default="mlp,cnn,gru-att,han")
+            p.add_argument("--seeds", default="1")
+            p.add_argument("--repeats", type=int, default=1)
+            p.add_argument("--out", required=True, help="JSONL file the records are appended to")
+    p = sub.add_parser("render")
+    p.add_argument("records", nargs="+", type=Path)
+    p.add_argument("--write", action="store_true", help="replace the section between the markers of RESULTS.md")
     args = parser.parse_args()
-    torch.set_num_threads(int(torch.get_num_threads()))
-    rows = []
-    for arch in args.archs.split(","):
-        spec = ARCHS.get(arch)
-        data = synthetic_docs(args.docs, args.mean_len, spec.hierarchical, np.random.default_rng(0))
-        project_loop(arch, Encoded(data.docs[:200], data.labels[:200]), 1, 0)  # warm-up
-        t_project, t_bare = float("inf"), float("inf")
-        for _ in range(args.repeats):  # interleaved; the best of each, so a busy machine hurts neither side
-            elapsed, plans = project_loop(arch, data, args.epochs, 0)
-            t_project = min(t_project, elapsed)
-            t_bare = min(t_bare, bare_loop(arch, data, plans, 0))
-        rate = args.docs * args.epochs / t_project
-        overhead = 100.0 * (t_project - t_bare) / t_bare
-        rows.append((arch, rate, t_project, t_bare, overhead))
-        print(f"{arch:8s} {rate:9.1f} docs/s  loop {t_project:7.2f}s  bare {t_bare:7.2f}s  overhead {overhead:+.1f}%",
-              flush=True)
-    table = ["| arch | docs/s (project loop) | project loop s | bare torch loop s | overhead |",
-             "|---|---:|---:|---:|---:|"]
-    table += [f"| {a} | {r:.1f} | {tp:.2f} | {tb:.2f} | {o:+.1f}% |" for a, r, tp, tb, o in rows]
-    text = "\n".join(table)
-    print(text)
-    if args.write:
-        with open(Path(__file__).with_name("RESULTS.md"), "a", encoding="utf-8") as handle:
-            handle.write(f"\n### bench_train.py ({' '.join(sys.argv[1:])}; torch threads {torch.get_num_threads()})\n\n"
-                         f"{args.docs} synthetic documents, ~{args.mean_len} tokens, 300-d embeddings over a "
-                         f"{VOCAB}-word vocabulary, fine-tuned; paper presets; {args.epochs} epochs.\n\n{text}\n")
+    if args.command == "run":
+        print(json.dumps(run(args)))
+    elif args.command == "compare":
+        compare(args)
+    else:
+        text = render(args.records)
+        print(text)
+        if args.write:
+            write_section(text)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from cltc_tools.training.models.registry import EMBEDDING_DEFAULTS, PAPER_EMBEDDINGS, Arch, embedding_layer
+from cltc_tools.training.models.token_conv import shared_token_convolutions
 
 
 def max_over_time(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -30,10 +31,9 @@ class MultiFilterCNN(nn.Module):
         width = max(self.kernels)
         if ids.shape[1] < width:
             ids = nn.functional.pad(ids, (0, width - ids.shape[1]))
-        x = self.embedding(ids).transpose(1, 2)  # [B, D, L]
         mask = ids != 0
-        pooled = [max_over_time(torch.relu(conv(x)), mask[:, : ids.shape[1] - k + 1])
-                  for conv, k in zip(self.convs, self.kernels)]
+        features = shared_token_convolutions(self.embedding, list(self.convs), ids)  # [B, F, L - k + 1] each
+        pooled = [max_over_time(torch.relu(y), mask[:, : ids.shape[1] - k + 1]) for y, k in zip(features, self.kernels)]
         return self.out(self.dropout(torch.cat(pooled, dim=1)))
 
 

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from cltc_tools.training.models.fused_gru import bigru_states
 from cltc_tools.training.models.registry import EMBEDDING_DEFAULTS, PAPER_EMBEDDINGS, Arch, embedding_layer
 
 
@@ -27,16 +28,21 @@ class Attention(nn.Module):
 
 
 class BiGRUEncoder(nn.Module):
-    """Bidirectional GRU over padded sequences (packed, so padding costs nothing) + attention pooling."""
+    """Bidirectional GRU over padded sequences (padding costs nothing) + attention pooling; on the CPU the fused
+    recurrence of fused_gru.py, elsewhere torch's (cuDNN) GRU over a packed batch."""
 
-    def __init__(self, dim: int, units: int):
+    def __init__(self, dim: int, units: int, fused: bool = True):
         super().__init__()
         self.gru = nn.GRU(dim, units, batch_first=True, bidirectional=True)
+        self.fused = fused  # the fused recurrence pays off on batches of many long rows, not on HAN's small ones
         self.attention = Attention(2 * units)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        packed = pack_padded_sequence(x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
-        states, _ = pad_packed_sequence(self.gru(packed)[0], batch_first=True, total_length=x.shape[1])
+        if self.fused and x.device.type == "cpu":
+            states = bigru_states(self.gru, x, lengths.clamp(min=1))
+        else:
+            packed = pack_padded_sequence(x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
+            states, _ = pad_packed_sequence(self.gru(packed)[0], batch_first=True, total_length=x.shape[1])
         mask = torch.arange(x.shape[1], device=x.device).unsqueeze(0) < lengths.unsqueeze(1)
         return self.attention(states, mask)
 

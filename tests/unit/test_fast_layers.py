@@ -1,0 +1,54 @@
+"""The CPU layers that replace torch's GRU and Conv1d in training compute the same function and gradients."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from cltc_tools.training.models.fused_gru import bigru_states, reverse_within_length
+from cltc_tools.training.models.token_conv import shared_token_convolutions
+
+
+def _grads(outputs: list[torch.Tensor], weights: list[torch.Tensor], params: list[torch.Tensor]) -> list[torch.Tensor]:
+    loss = sum((out * w).sum() for out, w in zip(outputs, weights))
+    return [g.to_dense() for g in torch.autograd.grad(loss, params)]
+
+
+def test_reverse_within_length_keeps_padding_in_place():
+    x = torch.arange(8).view(2, 4, 1)
+    out = reverse_within_length(x, torch.tensor([3, 1])).view(2, 4).tolist()
+    assert out == [[2, 1, 0, 3], [4, 5, 6, 7]]
+
+
+def test_fused_bigru_matches_packed_nn_gru():
+    torch.manual_seed(0)
+    gru = nn.GRU(7, 5, batch_first=True, bidirectional=True).double()
+    x = torch.randn(6, 9, 7, dtype=torch.float64, requires_grad=True)
+    lengths = torch.tensor([3, 9, 1, 5, 9, 2])
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    expected, _ = pad_packed_sequence(gru(packed)[0], batch_first=True, total_length=9)
+    got = bigru_states(gru, x, lengths)
+    assert torch.allclose(got, expected, atol=1e-12)
+    weights = [torch.randn_like(expected)]
+    params = [x, *gru.parameters()]
+    for g_got, g_expected in zip(_grads([got], weights, params), _grads([expected], weights, params)):
+        assert torch.allclose(g_got, g_expected, atol=1e-12)
+
+
+def test_shared_token_convolutions_match_conv1d_over_embeddings():
+    torch.manual_seed(0)
+    emb = nn.Embedding.from_pretrained(torch.randn(50, 8, dtype=torch.float64), freeze=False, padding_idx=0,
+                                       sparse=True)
+    convs = [nn.Conv1d(8, 4, k).double() for k in (3, 4, 5)]
+    ids = torch.randint(1, 50, (6, 11))
+    ids[2, 5:] = 0
+    ids[3, :4] = ids[0, :4]  # repeated words
+    expected = [conv(emb(ids).transpose(1, 2)) for conv in convs]
+    got = shared_token_convolutions(emb, convs, ids)
+    for g, e in zip(got, expected):
+        assert g.shape == e.shape and torch.allclose(g, e, atol=1e-12)
+    weights = [torch.randn_like(e) for e in expected]
+    params = [emb.weight, *(p for conv in convs for p in conv.parameters())]
+    for g_got, g_expected in zip(_grads(got, weights, params), _grads(expected, weights, params)):
+        assert torch.allclose(g_got, g_expected, atol=1e-12)
