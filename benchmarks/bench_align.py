@@ -1,43 +1,54 @@
-"""CSLS word-translation evaluation (P@1): cltc-align's exact pruned search against plain numpy as VecMap does it.
+"""Alignment speed as users run it: `cltc-align` timed as a command, side by side with real VecMap.
 
-A synthetic pair of 200,000 x 300 spaces: the target is Gaussian with a decaying spectrum (so that some words are
-hubs), the source is the rotated target plus noise, and the test dictionary translates 1,500 random source words
-to their own rows. Both implementations score CSLS P@1 over the same queries, in the same run:
+Cases (each run as a subprocess; CPU seconds from resource.getrusage(RUSAGE_CHILDREN), peak RSS from os.wait4):
 
-- reference: VecMap's ``eval_translation.py`` in numpy -- r_S (the mean of the k largest cosines of each target
-  word with the source words) for the whole target vocabulary by batched float32 matmul and ``np.argpartition``,
-  then, per batch of queries, ``argmax(2 cos - r_S)``;
-- cltc: ``cltc_tools.align.translation.word_translation`` (torch, blockwise, r_S computed only for the targets that
-  can win; see that module's docstring), which must give the same P@1.
+- ``synthetic``: bench's own 200,000 x 300 pair (``synthetic_pair``: the target is Gaussian with a decaying
+  spectrum, so that some words are hubs; the source is the rotated target plus noise, mapped back by Procrustes on
+  5,000 pairs; 1,500 test words translate to their own rows). ``cltc-align --method identity --eval-dict`` (CSLS
+  P@1/5/10) against VecMap's ``eval_translation.py --retrieval csls`` (P@1 only) on the same vectors (.vec files
+  printed exactly), same threads.
+- ``procrustes``: de, fr and it onto English on the shared 30,000-word vectors (spaces from ``cltc-embed import``),
+  ``--normalize unit,center,unit``, writing the space and evaluating the three test dictionaries.
 
-Usage: python benchmarks/bench_align.py [--words 200000] [--dim 300] [--queries 1500] [--noise 3] [--device cpu]
-[--write] (leave OMP_NUM_THREADS unset to use every core; --write appends the table to benchmarks/RESULTS.md).
-The reference dominates the run time: it multiplies every target word with every source word (200,000^2 x 300).
+Each run appends one JSON record to benchmarks/align-speed/<case>.jsonl (command, threads, CPU and wall seconds,
+peak RSS, P@k, the load average before and after, the measured GEMM peak and the share of it reached by the
+exact full pass's arithmetic); ``--render`` rewrites the section of benchmarks/RESULTS.md between the
+``align-speed`` markers from those records.
+
+Usage: python benchmarks/bench_align.py [--case synthetic|procrustes] [--threads 1] [--vecmap DIR] [--data DIR]
+[--work DIR] [--render]  (VecMap: a checkout of github.com/artetxem/vecmap; it is not part of this project.)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import re
+import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
-
-import numpy as np
-import torch
-
-from cltc_tools.align.dictionary import IndexPairs
-from cltc_tools.align.procrustes import procrustes
-from cltc_tools.align.translation import word_translation
+from typing import Any
 
 TRAIN = 5000
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+HERE = Path(__file__).resolve().parent
+RECORDS = HERE / "align-speed"
+RESULTS = HERE / "RESULTS.md"
+BEGIN, END = "<!-- align-speed:begin -->", "<!-- align-speed:end -->"
+LANGS = ("de", "fr", "it")
 
 
-def synthetic_pair(words: int, dim: int, queries: int, noise: float, seed: int
-                   ) -> tuple[np.ndarray, np.ndarray, IndexPairs]:
+def synthetic_pair(words: int, dim: int, queries: int, noise: float, seed: int) -> tuple[Any, Any, Any]:
     """Source = target @ rotation + noise, mapped back by Procrustes on 5,000 training pairs; the test dictionary
     maps ``queries`` other random source rows to their own rows."""
+    import numpy as np
+
+    from cltc_tools.align.dictionary import IndexPairs
+    from cltc_tools.align.procrustes import procrustes
+
     rng = np.random.default_rng(seed)
     spectrum = (np.arange(1, dim + 1) ** -0.25).astype(np.float32)
     tgt = rng.standard_normal((words, dim), dtype=np.float32) * spectrum
@@ -52,75 +63,210 @@ def synthetic_pair(words: int, dim: int, queries: int, noise: float, seed: int
     return mapped, tgt, pairs
 
 
-def vecmap_csls_p1(src: np.ndarray, tgt: np.ndarray, pairs: IndexPairs, k: int = 10, batch: int = 1000) -> float:
-    """VecMap's eval_translation.py (retrieval csls), in plain numpy float32."""
-    x = src / np.linalg.norm(src, axis=1, keepdims=True)
-    z = tgt / np.linalg.norm(tgt, axis=1, keepdims=True)
-    knn_sim_bwd = np.zeros(len(z), dtype=np.float32)
-    for i in range(0, len(z), batch):
-        sims = z[i:i + batch] @ x.T
-        top = np.argpartition(sims, sims.shape[1] - k, axis=1)[:, -k:]
-        knn_sim_bwd[i:i + batch] = np.take_along_axis(sims, top, axis=1).mean(axis=1)
-    queries = np.unique(pairs.src)
-    gold: dict[int, set[int]] = {}
-    for i, j in zip(pairs.src, pairs.tgt):
-        gold.setdefault(int(i), set()).add(int(j))
-    hits = 0
-    for i in range(0, len(queries), batch):
-        block = queries[i:i + batch]
-        similarities = 2 * (x[block] @ z.T) - knn_sim_bwd
-        hits += sum(int(j) in gold[int(q)] for q, j in zip(block, similarities.argmax(axis=1)))
-    return 100.0 * hits / len(queries)
+def write_synthetic(work: Path, words: int, dim: int, queries: int, noise: float, seed: int, create: bool = True
+                    ) -> dict[str, Path]:
+    """The pair as one cltc space (languages xx, yy), two .vec files and a test dictionary (words w0, w1, ...)."""
+    from cltc_tools.io.space import LangBlock, write_space
+    from cltc_tools.io.vectors import write_vec
+
+    tag = f"{words}x{dim}-q{queries}-n{noise}-s{seed}"
+    paths = {"space": work / f"space-{tag}", "src_vec": work / f"xx-{tag}.vec", "tgt_vec": work / f"yy-{tag}.vec",
+             "dict": work / f"dict-{tag}" / "xx-yy.5000-6500.txt"}
+    if not create or all(p.exists() for p in paths.values()):
+        return paths
+    src, tgt, pairs = synthetic_pair(words, dim, queries, noise, seed)
+    names = [f"w{i}" for i in range(words)]
+    write_space(paths["space"], [LangBlock("xx", names, src), LangBlock("yy", names, tgt)], force=True)
+    write_vec(paths["src_vec"], names, src, force=True)
+    write_vec(paths["tgt_vec"], names, tgt, force=True)
+    paths["dict"].parent.mkdir(parents=True, exist_ok=True)
+    paths["dict"].write_text("".join(f"w{i} w{j}\n" for i, j in zip(pairs.src, pairs.tgt)), encoding="utf-8")
+    return paths
 
 
-def timed(fn, *args, **kwargs):
+def run_command(cmd: list[str], threads: int, log: Path) -> dict:
+    """Run ``cmd`` with ``threads`` OpenMP/MKL threads: CPU seconds (user + system, RUSAGE_CHILDREN), wall seconds,
+    peak RSS (MB), stdout."""
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+           "OPENBLAS_NUM_THREADS": str(threads)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = os.getloadavg()
     start = time.perf_counter()
-    value = fn(*args, **kwargs)
-    return value, time.perf_counter() - start
+    with open(log, "w", encoding="utf-8") as err, subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                                                                   stderr=err, text=True) as proc:
+        out = proc.stdout.read() if proc.stdout else ""
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}); see {log}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"cpu_s": round(cpu, 1), "wall_s": round(wall, 1), "peak_rss_mb": round(usage.ru_maxrss / 1024),
+            "load_before": [round(x, 2) for x in load], "load_after": [round(x, 2) for x in os.getloadavg()],
+            "stdout": out}
 
 
-def table(args: argparse.Namespace, rows: list[tuple[str, float, float]], ratio: float) -> str:
-    threads = os.environ.get("OMP_NUM_THREADS", f"unset (torch uses {torch.get_num_threads()})")
-    lines = [
-        "## CSLS word-translation evaluation speed (`benchmarks/bench_align.py`)",
-        "",
-        f"Command: `python benchmarks/bench_align.py --words {args.words} --dim {args.dim} --queries {args.queries} "
-        f"--noise {args.noise} --device {args.device}` (OMP_NUM_THREADS {threads}; "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores). Synthetic {args.words:,} x {args.dim} source and target spaces, "
-        f"{args.queries:,} test words, k = 10.",
-        "",
-        "| implementation | CSLS P@1 | seconds |",
-        "|---|---:|---:|",
-    ]
-    lines += [f"| {name} | {p1:.2f} | {seconds:.1f} |" for name, p1, seconds in rows]
-    lines += ["", f"Speed-up: {ratio:.1f}x, same P@1.", ""]
+def gemm_peak(threads: int, seconds: float = 3.0) -> float:
+    """float32 GEMM throughput in GFLOP per CPU second (per core), best of repeated [2048 x 300] x [300 x 8192]."""
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = torch.randn(2048, 300), torch.randn(8192, 300)
+    out = torch.empty(2048, 8192)
+    best, spent = 0.0, 0.0
+    while spent < seconds:
+        start = time.process_time()
+        for _ in range(4):
+            torch.mm(a, b.T, out=out)
+        took = time.process_time() - start
+        spent += took
+        best = max(best, 4 * 2 * 2048 * 8192 * 300 / took / 1e9)
+    return round(best, 1)
+
+
+def csls_scores(stdout: str) -> list[dict]:
+    """The translation-metrics records of a cltc-align run."""
+    records = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    return [r for r in records if r.get("kind") == "translation-metrics"]
+
+
+def helper(*flags: str) -> str:
+    """Run this script in a child process (so that the parent, whose RSS the timed commands inherit as a floor of
+    their peak RSS, stays small); its stdout."""
+    return subprocess.run([sys.executable, __file__, *flags], check=True, capture_output=True, text=True).stdout
+
+
+def synthetic_case(args: argparse.Namespace, peak: float) -> list[dict]:
+    helper("--prepare", "--work", str(args.work), "--words", str(args.words), "--dim", str(args.dim),
+           "--queries", str(args.queries), "--noise", str(args.noise), "--seed", str(args.seed))
+    paths = write_synthetic(args.work, args.words, args.dim, args.queries, args.noise, args.seed, create=False)
+    ours = ["cltc-align", "--method", "identity", "--space", str(paths["space"]),
+            "--pivot", "yy", "--eval-dict", str(paths["dict"]), "--out", str(args.work / "out-identity"),
+            "--force", "--device", "cpu", "--threads", str(args.threads)]
+    flops = 2 * args.dim * args.words * (args.words + 2 * args.queries)  # r_S of every target + NN and CSLS ranks
+    records = []
+    result = run_command(ours, args.threads, args.work / "cltc.log")
+    metrics = csls_scores(result.pop("stdout"))[0]
+    records.append({"implementation": "cltc-align", "command": display(ours), **result,
+                    "csls": metrics["csls"], "nn": metrics["nn"]})
+    if args.vecmap:
+        theirs = [sys.executable, str(Path(args.vecmap) / "eval_translation.py"), str(paths["src_vec"]),
+                  str(paths["tgt_vec"]), "-d", str(paths["dict"]), "--retrieval", "csls"]
+        result = run_command(theirs, args.threads, args.work / "vecmap.log")
+        text = (args.work / "vecmap.log").read_text() + result.pop("stdout")
+        accuracy = re.search(r"Accuracy:\s*([0-9.]+)%", text)
+        records.append({"implementation": "vecmap eval_translation.py", "command": display(theirs), **result,
+                        "csls": {"p@1": float(accuracy.group(1)) if accuracy else None}})
+    for record in records:
+        record["full_pass_share_of_peak"] = round(flops / 1e9 / record["cpu_s"] / peak, 3)
+    return records
+
+
+def procrustes_case(args: argparse.Namespace, peak: float) -> list[dict]:
+    data, dicts = args.data, args.data / "dictionaries"
+    spaces = []
+    for lang in (*LANGS, "en"):
+        space = args.work / "spaces" / lang
+        if not space.exists():
+            run_command(["cltc-embed", "import",
+                         str(data / "embeddings" / "eltec-parallel" / f"{lang}.300d.vec.gz"), "--lang", lang,
+                         "--out", str(space), "-q"], args.threads, args.work / "import.log")
+        spaces += ["--space", str(space)]
+    cmd = ["cltc-align", "--method", "procrustes", *spaces,
+           *[f"--dict={dicts}/{lang}-en.0-5000.txt" for lang in LANGS],
+           *[f"--eval-dict={dicts}/{lang}-en.5000-6500.txt" for lang in LANGS],
+           "--normalize", "unit,center,unit", "--out", str(args.work / "out-procrustes"), "--force",
+           "--device", "cpu", "--threads", str(args.threads)]
+    result = run_command(cmd, args.threads, args.work / "procrustes.log")
+    metrics = csls_scores(result.pop("stdout"))
+    input_mb = sum((args.work / "spaces" / lang / "vectors.npy").stat().st_size for lang in (*LANGS, "en")) / 2**20
+    n = 30000
+    flops = 3 * 2 * 300 * n * (n + 2000)
+    return [{"implementation": "cltc-align", "command": display(cmd), **result, "input_mb": round(input_mb),
+             "pairs": {f"{m['src_lang']}-{m['tgt_lang']}": {"nn": m["nn"], "csls": m["csls"]} for m in metrics},
+             "full_pass_share_of_peak": round(flops / 1e9 / result["cpu_s"] / peak, 3)}]
+
+
+def display(cmd: list[str]) -> str:
+    """The command as a user types it (python's own path dropped)."""
+    return " ".join(["python", *cmd[1:]] if cmd[0] == sys.executable else cmd)
+
+
+def render() -> str:
+    """The RESULTS.md section, from the committed records."""
+    lines = [BEGIN, "## Alignment speed, as users run it (`benchmarks/bench_align.py`)", "",
+             ("Rendered by `python benchmarks/bench_align.py --render` from `benchmarks/align-speed/*.jsonl`. CPU "
+             "seconds are user + system of the command (its own process tree); the machine was shared, so wall "
+             "times are as measured, with the 1-minute load average before and after. `peak share` is the "
+             "arithmetic of the unpruned evaluation (r_S of every target word, the NN and CSLS ranks) divided by "
+             "the CPU seconds and by the measured float32 GEMM peak of one core: above 1 means that work was "
+             "pruned."), "",
+             ("| case | implementation | threads | CSLS P@1 / 5 / 10 | CPU s | wall s | peak RSS MB | load | "
+             "GEMM peak GFLOP/s/core | peak share |"), "|---|---|---:|---|---:|---:|---:|---|---:|---:|"]
+    commands = []
+    for path in sorted(RECORDS.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            if "pairs" in r:
+                p1 = "; ".join(f"{pair} {v['csls']['p@1']:.2f} / {v['csls']['p@5']:.2f} / {v['csls']['p@10']:.2f}"
+                               for pair, v in r["pairs"].items())
+            else:
+                p1 = " / ".join(f"{r['csls'][k]:.2f}" for k in ("p@1", "p@5", "p@10") if k in r["csls"])
+            load = f"{r['load_before'][0]:.1f} -> {r['load_after'][0]:.1f}"
+            lines.append(f"| {r['case']} | {r['implementation']} | {r['threads']} | {p1} | {r['cpu_s']} | "
+                         f"{r['wall_s']} | {r['peak_rss_mb']} | {load} | {r['gemm_peak']} | "
+                         f"{r['full_pass_share_of_peak']} |")
+            commands.append(f"- {r['case']}, {r['implementation']}, {r['date']}: `{r['command']}`")
+    lines += ["", "Commands (paths under the benchmark's work folder):", "", *commands, "", END]
     return "\n".join(lines)
+
+
+def write_results() -> None:
+    text = RESULTS.read_text(encoding="utf-8")
+    section = render()
+    if BEGIN in text and END in text:
+        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    RESULTS.write_text(text, encoding="utf-8")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", choices=["synthetic", "procrustes"], default="synthetic")
     parser.add_argument("--words", type=int, default=200_000)
     parser.add_argument("--dim", type=int, default=300)
     parser.add_argument("--queries", type=int, default=1500)
     parser.add_argument("--noise", type=float, default=3.0,
                         help="noise norm relative to the vectors' norm (3: CSLS P@1 about 60%%)")
-    parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--write", action="store_true", help="append the table to benchmarks/RESULTS.md")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--vecmap", help="a VecMap checkout (eval_translation.py), to run side by side")
+    parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/cltc-bench-align"))
+    parser.add_argument("--render", action="store_true", help="only rewrite the RESULTS.md section from records")
+    parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--peak", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    src, tgt, pairs = synthetic_pair(args.words, args.dim, args.queries, args.noise, args.seed)
-    ours, ours_s = timed(word_translation, src, tgt, pairs, csls_k=10, device=args.device, ks=(1,))
-    ref, ref_s = timed(vecmap_csls_p1, src, tgt, pairs)
-    ratio = ref_s / ours_s
-    rows = [("numpy, as VecMap's eval_translation (argpartition)", ref, ref_s),
-            (f"cltc word_translation ({args.device})", ours.csls["p@1"], ours_s)]
-    text = table(args, rows, ratio)
-    print(text)
-    if abs(ours.csls["p@1"] - round(ref, 2)) > 1e-9:
-        raise SystemExit(f"P@1 differs: cltc {ours.csls['p@1']} vs reference {ref:.2f}")
-    if args.write:
-        with open(RESULTS, "a", encoding="utf-8") as handle:
-            handle.write("\n" + text)
+    if args.render:
+        write_results()
+        return
+    args.work.mkdir(parents=True, exist_ok=True)
+    if args.prepare or args.peak:
+        print(gemm_peak(1) if args.peak else write_synthetic(args.work, args.words, args.dim, args.queries,
+                                                              args.noise, args.seed))
+        return
+    peak = float(helper("--peak"))
+    records = synthetic_case(args, peak) if args.case == "synthetic" else procrustes_case(args, peak)
+    RECORDS.mkdir(exist_ok=True)
+    with open(RECORDS / f"{args.case}.jsonl", "a", encoding="utf-8") as handle:
+        for record in records:
+            record = {"case": args.case, "threads": args.threads, "gemm_peak": peak, "cores": os.cpu_count(),
+                      "cpu": platform.processor() or platform.machine(), "date": time.strftime("%Y-%m-%d"),
+                      **record}
+            print(json.dumps(record))
+            handle.write(json.dumps(record) + "\n")
 
 
 if __name__ == "__main__":

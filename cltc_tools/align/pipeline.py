@@ -23,7 +23,7 @@ from cltc_tools.align.normalize import normalize, parse_steps
 from cltc_tools.align.problem import Problem, Rows, no_progress
 from cltc_tools.align.refine import refine
 from cltc_tools.align.registry import METHODS
-from cltc_tools.align.translation import TranslationScores, pick_device, word_translation
+from cltc_tools.align.translation import SpacePair, TranslationScores, pick_device, translation_scores, unit_rows
 from cltc_tools.errors import InputError
 from cltc_tools.io.atomic import check_writable
 from cltc_tools.io.dictionaries import Dictionary, read_dictionary
@@ -234,13 +234,21 @@ def default_name(method: str, sources: Sequence[str], rounds: int, spaces: Seque
 
 def evaluate(matrices: dict[str, np.ndarray], tests: Sequence[IndexPairs], csls_k: int, csls_vocab: int | None,
              batch_size: int | None, device: str, progress: Progress) -> list[Evaluation]:
-    """Word-translation P@k of every test dictionary on the aligned matrices."""
+    """Word-translation P@k of every test dictionary on the aligned matrices: each language normalised once, the
+    CSLS penalty of a language pair computed once for all its dictionaries."""
+    dev = pick_device(device)
+    units: dict[str, Any] = {}
+    pairs: dict[tuple[str, str], SpacePair] = {}
     found = []
     for test in tests:
-        with progress(f"{test.src_lang}-{test.tgt_lang} word translation",
-                      len(matrices[test.tgt_lang][:csls_vocab])) as advance:
-            scores = word_translation(matrices[test.src_lang], matrices[test.tgt_lang], test, csls_k=csls_k,
-                                      vocab=csls_vocab, batch_size=batch_size, device=device, advance=advance)
+        for lang in (test.src_lang, test.tgt_lang):
+            if lang not in units:
+                units[lang] = unit_rows(matrices[lang][:csls_vocab], dev)
+        key = (test.src_lang, test.tgt_lang)
+        if key not in pairs:
+            pairs[key] = SpacePair.of_units(units[test.src_lang], units[test.tgt_lang], csls_k)
+        with progress(f"{test.src_lang}-{test.tgt_lang} word translation", len(units[test.tgt_lang])) as advance:
+            scores = translation_scores(pairs[key], test, batch_size=batch_size, advance=advance)
         found.append(Evaluation(test.source, file_sha256(test.source), test.src_lang, test.tgt_lang, scores))
     return found
 

@@ -3,16 +3,20 @@
 CSLS (Conneau et al. 2018): CSLS(x, y) = 2 cos(x, y) - r_T(x) - r_S(y), where r_T(x) is the mean cosine of
 x's k nearest target words and r_S(y) that of y's k nearest source words. Vectors are L2-normalised.
 
-Ranking the targets of one query x needs neither r_T(x) (the same for every y) nor r_S(y) for every y: only for
-the targets that can reach x's top n. ``csls_nearest`` bounds every r_S(y) from below by the mean of y's k largest
-cosines with a subset of the source words (the queries and the words nearest the target centroid, which are
-hubs; a missing one counts as -1),
-hence every score from above, computes r_S exactly (against every source word) for the best-bounded targets only,
-and widens a query's candidate list until its n-th exact score beats every remaining bound. The result is the same
-ranking as computing r_S for the whole vocabulary (as MUSE and VecMap do), at a fraction of the cost.
+Ranking the targets of one query x needs neither r_T(x) (the same for every y) nor, on large vocabularies, r_S(y)
+for every y: only for the targets that can reach x's top n. ``csls_nearest`` bounds every r_S(y) from below by the
+mean of y's k largest cosines with a subset of the source words (the queries and the words nearest the target
+centroid, which are hubs; a missing one counts as -1), hence every score from above; it computes r_S exactly for
+each query's n best-bounded targets, which gives a threshold (the n-th best of n real scores), then for every
+target whose bound reaches some query's threshold, and ranks the targets of known r_S. The result is the ranking
+of computing r_S for the whole vocabulary (as MUSE and VecMap do). When the bounds cannot prune enough,
+``word_translation`` computes r_S for every target word in one pass.
 
-Similarities are computed blockwise (a block of rows against the whole other matrix, then torch.topk), so memory
-stays under a budget (``BLOCK_BYTES``) whatever the vocabulary size, on CPU or GPU.
+Similarities are computed in tiles (a block of rows against at most ``KEY_TILE`` keys, one float32 GEMM each), and
+the k largest of a tile are found exactly from the maxima of ``GROUP`` interleaved column groups (``k_largest``),
+so the reduction costs a fraction of the GEMM; memory stays under a budget (``BLOCK_BYTES``) whatever the
+vocabulary size, on CPU or GPU. A ``SpacePair`` holds the unit-row matrices and the r_S found so far, so that every
+dictionary evaluated on the same two languages reuses them.
 """
 
 from __future__ import annotations
@@ -28,9 +32,13 @@ from cltc_tools.errors import InputError
 
 KS = (1, 5, 10)
 BLOCK_BYTES = 256 * 2**20
+KEY_TILE = 8192        # keys per similarity tile: the tile of a row block stays in cache for the reduction
+TILE_ROWS = 512        # at most this many rows per tile (fewer when --batch-size says so)
+GROUP = 32             # interleaved column groups whose maxima locate the k largest of a tile
 PROBES = 4096          # frequent source words, besides the queries, that bound r_S from below
 BOUND_SLACK = 1e-4     # covers float32 rounding between the products that give bounds and exact scores
 FULL_SHARE = 0.5       # once this share of the targets needs exact r_S, compute it for all of them
+PRUNE_SHARE = 0.1      # prune only when the queries' n first candidates are at most this share of the targets
 Advance = Callable[[int], None]
 MISS = np.iinfo(np.int64).max
 
@@ -46,9 +54,10 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def unit_rows(X: np.ndarray, device: torch.device) -> torch.Tensor:
+def unit_rows(X: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
     """Rows as float32 unit vectors on ``device`` (zero rows stay zero)."""
-    T = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32), device=device)
+    T = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32), device=device) if isinstance(X, np.ndarray) \
+        else X.to(device=device, dtype=torch.float32)
     return T / T.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
 
@@ -67,15 +76,65 @@ def cosine_blocks(queries: torch.Tensor, keys: torch.Tensor, block: int) -> Iter
         yield rows, scores
 
 
+def cosine_tiles(queries: torch.Tensor, keys: torch.Tensor, block: int
+                 ) -> Iterator[tuple[slice, slice, torch.Tensor]]:
+    """(rows, key columns, queries[rows] @ keys[columns].T): row blocks of at most ``TILE_ROWS`` rows against
+    ``KEY_TILE`` keys at a time, row block by row block, in one reused buffer."""
+    block = min(block, TILE_ROWS)
+    buffer = torch.empty(min(block, len(queries)) * min(KEY_TILE, len(keys)), dtype=queries.dtype,
+                         device=queries.device)
+    for start in range(0, len(queries), block):
+        rows = slice(start, min(len(queries), start + block))
+        for first in range(0, len(keys), KEY_TILE):
+            cols = slice(first, min(len(keys), first + KEY_TILE))
+            scores = buffer[: (rows.stop - rows.start) * (cols.stop - cols.start)].view(rows.stop - rows.start, -1)
+            torch.mm(queries[rows], keys[cols].T, out=scores)
+            yield rows, cols, scores
+
+
+def k_largest(scores: torch.Tensor, k: int, group: int = GROUP) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k largest values of every row, largest first, and their columns: exact, through the maxima of ``group``
+    interleaved column sets (the k sets of largest maxima hold k values at least as large as the j-th largest,
+    for every j <= k), so that ``topk`` only sees k * group candidates per row."""
+    width = scores.shape[1] // group
+    if width <= k:
+        top = scores.topk(min(k, scores.shape[1]), dim=1)
+        return top.values, top.indices
+    main = scores[:, : width * group]
+    sets = main.view(len(scores), group, width).amax(dim=1).topk(k, dim=1).indices
+    cols = (sets[:, :, None] + width * torch.arange(group, device=scores.device)).reshape(len(scores), -1)
+    tail = torch.arange(width * group, scores.shape[1], device=scores.device).expand(len(scores), -1)
+    cols = torch.cat([cols, tail], dim=1)
+    top = scores.gather(1, cols).topk(k, dim=1)
+    return top.values, cols.gather(1, top.indices)
+
+
+def merge_largest(best: tuple[torch.Tensor, torch.Tensor] | None, new: tuple[torch.Tensor, torch.Tensor], k: int,
+                  offset: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k largest of two (values, columns) lists; the new columns are shifted by ``offset``."""
+    values, cols = new[0], new[1] + offset
+    if best is not None:
+        values, cols = torch.cat([best[0], values], dim=1), torch.cat([best[1], cols], dim=1)
+    top = values.topk(min(k, values.shape[1]), dim=1)
+    return top.values, cols.gather(1, top.indices)
+
+
 def mean_knn_similarity(queries: torch.Tensor, keys: torch.Tensor, k: int, block: int,
                         advance: Advance | None = None) -> torch.Tensor:
-    """r(x): the mean cosine of the k nearest keys of every query row."""
-    k = min(k, len(keys))
+    """r(x): the mean cosine of the k nearest keys of every query row (the k largest found tile by tile)."""
+    return _mean_k_largest(queries, keys, min(k, len(keys)), block, advance)
+
+
+def _mean_k_largest(queries: torch.Tensor, keys: torch.Tensor, k: int, block: int,
+                    advance: Advance | None = None) -> torch.Tensor:
     out = torch.empty(len(queries), dtype=queries.dtype, device=queries.device)
-    for rows, cos in cosine_blocks(queries, keys, block):
-        out[rows] = cos.topk(k, dim=1).values.mean(dim=1)
-        if advance:
-            advance(rows.stop - rows.start)
+    best = None
+    for rows, cols, cos in cosine_tiles(queries, keys, block):
+        best = merge_largest(None if cols.start == 0 else best, k_largest(cos, k), k, cols.start)
+        if cols.stop == len(keys):
+            out[rows] = best[0].mean(dim=1)
+            if advance:
+                advance(rows.stop - rows.start)
     return out
 
 
@@ -84,24 +143,62 @@ def knn_lower_bound(queries: torch.Tensor, probes: torch.Tensor, k: int, block: 
     """A lower bound of r(x) for every query row: the mean of its k largest cosines with ``probes``, a subset of
     the keys without repeats, each missing one (fewer than k probes) counted as -1, the least a cosine can be."""
     kept = min(k, len(probes))
-    out = torch.empty(len(queries), dtype=queries.dtype, device=queries.device)
-    for rows, cos in cosine_blocks(queries, probes, block):
-        out[rows] = (cos.topk(kept, dim=1).values.sum(dim=1) - (k - kept)) / k
-        if advance:
-            advance(rows.stop - rows.start)
+    out = _mean_k_largest(queries, probes, kept, block)
+    out = (out * kept - (k - kept)) / k if kept < k else out
+    if advance:
+        advance(len(queries))
     return out
 
 
 def nearest(queries: torch.Tensor, keys: torch.Tensor, n: int, block: int,
             r_keys: torch.Tensor | None = None) -> np.ndarray:
     """The n best keys of each query, best first: by cosine, or by 2 cos - r_keys (CSLS ranking) when given."""
+    by_cos, by_csls = nearest_both(queries, keys, n, block, r_keys)
+    return by_cos if r_keys is None else by_csls
+
+
+def nearest_both(queries: torch.Tensor, keys: torch.Tensor, n: int, block: int,
+                 r_keys: torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The n best keys of each query by cosine and, when ``r_keys`` is given, by 2 cos - r_keys, from the same
+    products (an infinite r_keys excludes a key; without r_keys both are the cosine ranking)."""
     n = min(n, len(keys))
-    ranked = []
-    for _, scores in cosine_blocks(queries, keys, block):
+    by_cos = torch.zeros(len(queries), n, dtype=torch.int64, device=queries.device)
+    by_csls = torch.zeros_like(by_cos) if r_keys is not None else None
+    best_cos = best_csls = None
+    for rows, cols, scores in cosine_tiles(queries, keys, block):
+        first = cols.start == 0
+        best_cos = merge_largest(None if first else best_cos, k_largest(scores, n), n, cols.start)
         if r_keys is not None:
-            scores.mul_(2).sub_(r_keys[None, :])
-        ranked.append(scores.topk(n, dim=1).indices.cpu().numpy())
-    return np.concatenate(ranked) if ranked else np.zeros((0, n), dtype=np.int64)
+            scores.mul_(2).sub_(r_keys[None, cols])
+            best_csls = merge_largest(None if first else best_csls, k_largest(scores, n), n, cols.start)
+        if cols.stop == len(keys):
+            by_cos[rows] = best_cos[1]
+            if by_csls is not None:
+                by_csls[rows] = best_csls[1]
+    ranked = by_cos.cpu().numpy()
+    return ranked, ranked if by_csls is None else by_csls.cpu().numpy()
+
+
+def csls_top1(queries: torch.Tensor, keys: torch.Tensor, k: int, r_keys: torch.Tensor | None = None,
+              block: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every query's CSLS nearest key, argmax_y 2 cos(x, y) - r_keys(y) (Conneau et al. 2018), and r_queries,
+    the mean cosine of each query's k nearest keys, from the same products. ``queries`` and ``keys`` are unit rows;
+    ``r_keys`` (the mean cosine of each key's k nearest queries) is computed first when not given."""
+    block = block or rows_per_block(len(keys))
+    if r_keys is None:
+        r_keys = _mean_k_largest(keys, queries, min(k, len(queries)), block)
+    kk = min(k, len(keys))
+    top = torch.empty(len(queries), dtype=torch.int64, device=queries.device)
+    r_queries = torch.empty(len(queries), dtype=queries.dtype, device=queries.device)
+    near = best = None
+    for rows, cols, scores in cosine_tiles(queries, keys, block):
+        first = cols.start == 0
+        near = merge_largest(None if first else near, k_largest(scores, kk), kk, cols.start)
+        best = merge_largest(None if first else best, k_largest(scores.mul_(2).sub_(r_keys[None, cols]), 1), 1,
+                             cols.start)
+        if cols.stop == len(keys):
+            r_queries[rows], top[rows] = near[0].mean(dim=1), best[1][:, 0]
+    return top, r_queries
 
 
 def probe_rows(queries: np.ndarray, src: torch.Tensor, tgt: torch.Tensor, extra: int | None = None) -> np.ndarray:
@@ -129,46 +226,67 @@ def bounded_candidates(queries: torch.Tensor, tgt: torch.Tensor, lower: torch.Te
     return torch.cat(idx), torch.cat(cos), torch.cat(left)
 
 
+def reachable(queries: torch.Tensor, tgt: torch.Tensor, lower: torch.Tensor, threshold: torch.Tensor,
+              block: int) -> torch.Tensor:
+    """The targets whose upper bound 2 cos - lower reaches some query's threshold (minus ``BOUND_SLACK``)."""
+    wanted = torch.zeros(len(tgt), dtype=torch.bool, device=tgt.device)
+    for rows, cols, scores in cosine_tiles(queries, tgt, block):
+        upper = scores.mul_(2).sub_(lower[None, cols])
+        wanted[cols] |= (upper >= (threshold[rows] - BOUND_SLACK)[:, None]).any(dim=0)
+    return wanted
+
+
 def csls_nearest(queries: torch.Tensor, src: torch.Tensor, tgt: torch.Tensor, k: int, n: int,
                  probes: torch.Tensor, block_t: int, block_s: int, full_share: float = FULL_SHARE,
                  advance: Advance | None = None) -> np.ndarray:
-    """The n best targets of each query by CSLS, best first: exact, with r_S computed only where it can matter.
-
-    ``probes`` are distinct source rows (e.g. ``src[probe_rows(...)]``) that bound r_S from below; once more than
-    ``full_share`` of the targets would need an exact r_S, it is computed for all of them (the unpruned ranking).
-    """
-    n = min(n, len(tgt))
-    lower = knn_lower_bound(tgt, probes, k, rows_per_block(len(probes), None), advance)
+    """The n best targets of each query by CSLS, best first: exact, with r_S computed only where it can matter
+    (``bounded_penalty``); once more than ``full_share`` of the targets would need it, for all of them."""
     r_src = torch.zeros(len(tgt), dtype=tgt.dtype, device=tgt.device)
     known = torch.zeros(len(tgt), dtype=torch.bool, device=tgt.device)
-    out = np.zeros((len(queries), n), dtype=np.int64)
-    pending = np.arange(len(queries))
-    m = min(len(tgt), n + 2)
-    while len(pending):
-        idx, cos, left = bounded_candidates(queries[torch.as_tensor(pending, device=tgt.device)], tgt, lower, m,
-                                            block_t)
-        need = torch.unique(idx)
-        need = need[~known[need]]
-        if int(known.sum()) + len(need) > full_share * len(tgt):
-            return _csls_full(queries, src, tgt, k, n, block_t, block_s, pending, out, r_src, known)
-        r_src[need] = mean_knn_similarity(tgt[need], src, k, block_s)
-        known[need] = True
-        top = (2 * cos - r_src[idx]).topk(min(n, idx.shape[1]), dim=1)
-        done = (top.values[:, -1] >= left).cpu().numpy()
-        out[pending[done]] = idx.gather(1, top.indices)[torch.as_tensor(done, device=tgt.device)].cpu().numpy()
-        pending = pending[~done]
-        m = min(len(tgt), 2 * m)
-    return out
+    if not bounded_penalty(queries, src, tgt, k, n, probes, block_t, block_s, r_src, known, full_share, advance):
+        return _csls_full(queries, src, tgt, k, n, block_t, block_s, r_src, known)
+    return nearest(queries, tgt, n, block_t, torch.where(known, r_src, torch.inf))
+
+
+def bounded_penalty(queries: torch.Tensor, src: torch.Tensor, tgt: torch.Tensor, k: int, n: int,
+                    probes: torch.Tensor, block_t: int, block_s: int, r_src: torch.Tensor, known: torch.Tensor,
+                    full_share: float = FULL_SHARE, advance: Advance | None = None) -> bool:
+    """Exact r_S (into ``r_src``, marking ``known``) of every target that can be among a query's n best by CSLS.
+
+    ``probes`` are distinct source rows (e.g. ``src[probe_rows(...)]``) that bound r_S from below. Exact r_S of
+    each query's n best-bounded targets gives a threshold (the least of those n real scores); only the targets
+    whose bound reaches it can rank. False, with part of r_S filled in, once more than ``full_share`` of the
+    targets would need an exact r_S.
+    """
+    n = min(n, len(tgt))
+    lower = torch.maximum(knn_lower_bound(tgt, probes, k, rows_per_block(len(probes), None), advance),
+                          torch.where(known, r_src, -1.0))
+    idx, cos, _ = bounded_candidates(queries, tgt, lower, n, block_t)
+    if not _exact_penalty(torch.unique(idx), src, tgt, k, block_s, r_src, known, full_share):
+        return False
+    threshold = (2 * cos - r_src[idx]).min(dim=1).values
+    wanted = torch.nonzero(reachable(queries, tgt, lower, threshold, block_t)).flatten()
+    return _exact_penalty(wanted, src, tgt, k, block_s, r_src, known, full_share)
+
+
+def _exact_penalty(rows: torch.Tensor, src: torch.Tensor, tgt: torch.Tensor, k: int, block_s: int,
+                   r_src: torch.Tensor, known: torch.Tensor, full_share: float) -> bool:
+    """Exact r_S of the target ``rows`` not known yet, unless that would pass ``full_share`` (then False)."""
+    need = rows[~known[rows]]
+    if int(known.sum()) + len(need) > full_share * len(tgt):
+        return False
+    r_src[need] = mean_knn_similarity(tgt[need], src, k, block_s)
+    known[need] = True
+    return True
 
 
 def _csls_full(queries: torch.Tensor, src: torch.Tensor, tgt: torch.Tensor, k: int, n: int, block_t: int,
-               block_s: int, pending: np.ndarray, out: np.ndarray, r_src: torch.Tensor,
-               known: torch.Tensor) -> np.ndarray:
-    """The unpruned ranking of the pending queries: r_S for every target word (the bounds did not help)."""
+               block_s: int, r_src: torch.Tensor, known: torch.Tensor) -> np.ndarray:
+    """The unpruned ranking: r_S for every target word not known yet (the bounds did not help)."""
     unknown = torch.nonzero(~known).flatten()
     r_src[unknown] = mean_knn_similarity(tgt[unknown], src, k, block_s)
-    out[pending] = nearest(queries[torch.as_tensor(pending, device=tgt.device)], tgt, n, block_t, r_src)
-    return out
+    known[unknown] = True
+    return nearest(queries, tgt, n, block_t, r_src)
 
 
 def best_rank(ranked: np.ndarray, query_of_pair: np.ndarray, gold: np.ndarray) -> np.ndarray:
@@ -219,34 +337,77 @@ def within_vocab(pairs: IndexPairs, n_src: int, n_tgt: int) -> tuple[np.ndarray,
     return pairs.src[keep], pairs.tgt[keep]
 
 
-def word_translation(src: np.ndarray, tgt: np.ndarray, pairs: IndexPairs, csls_k: int = 10,
-                     vocab: int | None = None, batch_size: int | None = None, device: str = "cpu",
-                     ks: Sequence[int] = KS, advance: Advance | None = None) -> TranslationScores:
-    """P@k of translating the dictionary's source words: NN and CSLS, both conventions.
+@dataclass
+class SpacePair:
+    """Two languages of an aligned space as unit float32 rows, and the CSLS penalty r_S of the target words found
+    so far (``known``): made once per language pair, shared by every dictionary evaluated on it."""
 
-    ``vocab`` keeps only the N most frequent (first) words of each language, as MUSE's max_vocab;
-    ``advance(rows)`` reports progress over the target rows (the pass that bounds r_S).
-    """
-    if vocab:
-        src, tgt = src[:vocab], tgt[:vocab]
-    src_rows, tgt_rows = within_vocab(pairs, len(src), len(tgt))
+    src: torch.Tensor
+    tgt: torch.Tensor
+    csls_k: int
+    r_src: torch.Tensor
+    known: torch.Tensor
+
+    @classmethod
+    def of(cls, src: np.ndarray, tgt: np.ndarray, csls_k: int = 10, vocab: int | None = None,
+           device: str = "cpu") -> SpacePair:
+        """Normalise the rows once; ``vocab`` keeps the N most frequent (first) words of each language."""
+        dev = pick_device(device)
+        return cls.of_units(unit_rows(src[:vocab] if vocab else src, dev),
+                            unit_rows(tgt[:vocab] if vocab else tgt, dev), csls_k)
+
+    @classmethod
+    def of_units(cls, src: torch.Tensor, tgt: torch.Tensor, csls_k: int = 10) -> SpacePair:
+        """From rows normalised already (``unit_rows``), r_S not known yet."""
+        return cls(src, tgt, csls_k, tgt.new_zeros(len(tgt)), tgt.new_zeros(len(tgt), dtype=torch.bool))
+
+
+def worth_pruning(n_queries: int, n: int, n_tgt: int) -> bool:
+    """Bounds pay only when the queries' first n candidates are a small share of the targets; otherwise the
+    targets they can reach are most of them, and one pass computing every r_S is cheaper."""
+    return n_queries * n <= PRUNE_SHARE * n_tgt
+
+
+def csls_ranking(pair: SpacePair, queries: np.ndarray, n: int, batch_size: int | None = None,
+                 advance: Advance | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The n best targets of each query row by NN and by CSLS (exact), r_S computed at most once per target."""
+    S, T, dev = pair.src, pair.tgt, pair.tgt.device
+    Q = S[torch.as_tensor(queries, device=dev)]
+    block_t, block_s = rows_per_block(len(T), batch_size), rows_per_block(len(S), batch_size)
+    pruned = not bool(pair.known.all()) and worth_pruning(len(queries), n, len(T)) and bounded_penalty(
+        Q, S, T, pair.csls_k, n, S[torch.as_tensor(probe_rows(queries, S, T), device=dev)], block_t, block_s,
+        pair.r_src, pair.known, advance=advance)
+    if not pruned and not bool(pair.known.all()):
+        unknown = torch.nonzero(~pair.known).flatten()
+        pair.r_src[unknown] = mean_knn_similarity(T[unknown], S, pair.csls_k, block_s, advance)
+        pair.known[unknown] = True
+    return nearest_both(Q, T, n, block_t, torch.where(pair.known, pair.r_src, torch.inf))
+
+
+def translation_scores(pair: SpacePair, pairs: IndexPairs, ks: Sequence[int] = KS, batch_size: int | None = None,
+                       advance: Advance | None = None) -> TranslationScores:
+    """P@k of translating the dictionary's source words on ``pair``: NN and CSLS, both conventions."""
+    src_rows, tgt_rows = within_vocab(pairs, len(pair.src), len(pair.tgt))
     queries, query_of_pair = np.unique(src_rows, return_inverse=True)
     scores = TranslationScores(pairs.pairs, pairs.src_words, len(queries))
     if not len(queries):
         for name in ("nn", "csls", "nn_all", "csls_all"):
             setattr(scores, name, {f"p@{k}": 0.0 for k in ks})
         return scores
-    dev = pick_device(device)
-    S, T = unit_rows(src, dev), unit_rows(tgt, dev)
-    Q = S[torch.as_tensor(queries, device=dev)]
-    block_t, block_s = rows_per_block(len(T), batch_size), rows_per_block(len(S), batch_size)
-    n = max(ks)
-    probes = S[torch.as_tensor(probe_rows(queries, S, T), device=dev)]
-    ranked_nn = nearest(Q, T, n, block_t)
-    ranked_csls = csls_nearest(Q, S, T, csls_k, n, probes, block_t, block_s, advance=advance)
-    for name, ranked in (("nn", ranked_nn), ("csls", ranked_csls)):
+    for name, ranked in zip(("nn", "csls"), csls_ranking(pair, queries, max(ks), batch_size, advance)):
         rank = best_rank(ranked, query_of_pair, tgt_rows)
         hits = {f"p@{k}": int((rank < k).sum()) for k in ks}
         setattr(scores, name, {key: percent(h, len(queries)) for key, h in hits.items()})
         setattr(scores, f"{name}_all", {key: percent(h, pairs.src_words) for key, h in hits.items()})
     return scores
+
+
+def word_translation(src: np.ndarray, tgt: np.ndarray, pairs: IndexPairs, csls_k: int = 10,
+                     vocab: int | None = None, batch_size: int | None = None, device: str = "cpu",
+                     ks: Sequence[int] = KS, advance: Advance | None = None) -> TranslationScores:
+    """P@k of translating the dictionary's source words: NN and CSLS, both conventions.
+
+    ``vocab`` keeps only the N most frequent (first) words of each language, as MUSE's max_vocab;
+    ``advance(rows)`` reports progress over the target rows (the pass that finds or bounds r_S).
+    """
+    return translation_scores(SpacePair.of(src, tgt, csls_k, vocab, device), pairs, ks, batch_size, advance)

@@ -84,6 +84,9 @@ CslsVocab = Annotated[int | None, typer.Option(
     "--csls-vocab", metavar="N", min=1, help="Evaluate within the N most frequent words of each language.")]
 BatchSize = Annotated[int | None, typer.Option(
     "--batch-size", metavar="N", min=1, help="Rows per similarity block [default: as many as fit 256 MB].")]
+Threads = Annotated[int | None, typer.Option(
+    "--threads", metavar="N", min=1, help="CPU threads for torch [torch's default: the machine's cores, or "
+    "OMP_NUM_THREADS].")]
 Refine = Annotated[int | None, _opt("--refine", metavar="N", help="Refinement rounds after the method [0].")]
 RefineVocab = Annotated[int | None, _opt(
     "--refine-vocab", metavar="N", help="Most frequent words that induce the refinement dictionary [15000].")]
@@ -184,6 +187,7 @@ def align(
     csls_k: CslsK = 10,
     csls_vocab: CslsVocab = None,
     batch_size: BatchSize = None,
+    threads: Threads = None,
     device: Device = DEVICE_DEFAULT,
     force: Force = False,
     seed: Seed = 0,
@@ -192,6 +196,10 @@ def align(
 ) -> None:
     session = Session(TOOL, quiet=quiet)
     METHODS.get(method)
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
     inputs = spaces or [rec.require_path(r) for r in session.of_kind("space")]
     if not inputs:
         raise InputError("no input space: give --space DIR or pipe space records on stdin")

@@ -210,3 +210,58 @@ def test_word_translation_on_a_hubby_vocabulary_matches_brute_force_precision():
     for k in (1, 5, 10):
         expected = round(100 * np.mean([i in ranked[q, :k] for q, i in enumerate(rows)]), 2)
         assert scores.csls[f"p@{k}"] == expected
+
+
+# --- tiled exact top-k, the CSLS top-1 primitive, r_S shared across dictionaries
+
+
+@pytest.mark.parametrize("cols, k", [(1000, 10), (333, 7), (64, 3), (40, 10), (5, 10)])
+def test_k_largest_through_group_maxima_is_exact(cols, k):
+    from cltc_tools.align.translation import k_largest
+
+    rng = np.random.default_rng(cols)
+    scores = torch.as_tensor(rng.standard_normal((9, cols)).astype(np.float32))
+    scores[0, :] = 0.5  # all tied
+    scores[1, ::3] = 2.0  # many ties among the largest
+    values, cols_found = k_largest(scores, k, group=8)
+    expected = torch.sort(scores, dim=1, descending=True).values[:, :k]
+    assert torch.equal(values, expected)
+    assert torch.equal(scores.gather(1, cols_found), values)  # the columns hold those values
+
+
+def test_csls_top1_is_the_argmax_of_the_csls_score_and_returns_r_of_the_queries():
+    from cltc_tools.align.translation import csls_top1
+
+    src, tgt = hubby(n_src=300, n_tgt=500, seed=5)
+    S, T = unit_rows(src, torch.device("cpu")), unit_rows(tgt, torch.device("cpu"))
+    top, r_queries = csls_top1(S, T, 10, block=37)
+    cos = (S @ T.T).numpy()
+    r_keys = np.sort(cos.T, axis=1)[:, -10:].mean(axis=1)
+    assert np.array_equal(top.numpy(), np.argmax(2 * cos - r_keys[None, :], axis=1))
+    assert np.allclose(r_queries.numpy(), np.sort(cos, axis=1)[:, -10:].mean(axis=1), atol=1e-6)
+
+
+def test_pruned_evaluation_matches_the_full_ranking_and_reuses_r_S_across_dictionaries(monkeypatch):
+    import cltc_tools.align.translation as translation
+
+    src, tgt = hubby(n_src=1500, n_tgt=2500, seed=21)
+    rows = np.arange(0, 1500, 100)  # 15 queries x 10 <= 10% of the targets: the bounds prune
+    pair = translation.SpacePair.of(src, tgt, 10)
+    counted = []
+    original = translation.mean_knn_similarity
+
+    def spy(q, keys, k, block, advance=None):
+        counted.append(len(q))
+        return original(q, keys, k, block, advance)
+
+    monkeypatch.setattr(translation, "mean_knn_similarity", spy)
+    d = Dictionary("xx", "yy", [(f"s{i}", f"t{i}") for i in rows])
+    idx = index_pairs(d, {f"s{i}": i for i in range(1500)}, {f"t{j}": j for j in range(2500)})
+    first = translation.translation_scores(pair, idx)
+    assert 0 < sum(counted) < len(tgt)  # r_S of part of the vocabulary only
+    ranked = full_csls_ranking(src, tgt, rows, 10, 10)
+    for k in (1, 5, 10):
+        assert first.csls[f"p@{k}"] == round(100 * np.mean([i in ranked[q, :k] for q, i in enumerate(rows)]), 2)
+    counted.clear()
+    again = translation.translation_scores(pair, idx)
+    assert again == first and sum(counted) == 0  # the same pair: nothing recomputed
