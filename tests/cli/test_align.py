@@ -159,7 +159,7 @@ def test_help_has_an_example_of_every_method_and_of_refinement():
 def test_unknown_method_lists_every_method(data):
     result = align(data, "--method", "nope", "--space", str(data / "multi"), "--out", str(data / "out"))
     assert result.exit_code == 2
-    assert "known: attract-repel, cca, identity, procrustes" in result.stderr
+    assert "known: attract-repel, cca, identity, multistep, procrustes, rcsls" in result.stderr
 
 
 def test_an_option_of_another_method_exits_2(data):

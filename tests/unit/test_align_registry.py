@@ -8,7 +8,7 @@ from cltc_tools.errors import InputError
 
 
 def test_every_method_is_registered_with_the_paper_preset():
-    assert METHODS.names() == ["attract-repel", "cca", "identity", "procrustes"]
+    assert METHODS.names() == ["attract-repel", "cca", "identity", "multistep", "procrustes", "rcsls"]
     for name in METHODS:
         method = METHODS.get(name)
         assert set(method.paper) <= set(method.defaults) | set(GENERIC), name
