@@ -6,13 +6,14 @@ whitening of both sides, orthogonal mapping of the whitened rows, re-weighting o
 of their singular values (canonical correlations), de-whitening of each side with its own or the other side's
 whitening, and optional dimensionality reduction. Source rows become X Mx and target rows Z Mz; both sides move.
 
-More than two languages land in ONE space: the pivot is transformed once. Each non-pivot language is first
-rotated onto the pivot by its own orthogonal Procrustes map; in those pivot coordinates the languages are pooled
-as one source side (their dictionary rows stacked) and the framework is fitted once between the pooled source and
-the pivot, so every language gets Q_l Mx and the pivot Mz. With one non-pivot language this is exactly VecMap's
-result (the framework is equivariant under a rotation of the source, so Q cancels). Compared with fitting each
-pair on its own (which would transform the pivot differently for every pair), pooling costs CSLS P@1 on the shared
-vectors (benchmarks/RESULTS.md, "Alignment quality").
+More than two languages land in ONE space: the pivot is transformed once. Each pair (language l, pivot) is fitted
+on its own dictionary, and both of its maps are expressed in the pivot's coordinates (right-multiplied by the
+pair's target rotation, which changes no similarity): Mx_l for the language, A_l for the pivot. The pivot is then
+transformed by the mean T of the A_l, and language l by Mx_l. With one non-pivot language this is exactly VecMap's
+result (T = A_1). With several, each language keeps its own map while the pivot gets the average of the pivot
+transforms; ``--method rcsls`` then fits every language to that shared pivot. Chosen on held-out dictionary pairs
+over folding the pivot transform into each source map (pivot left untouched), which lost 1.5-3.7 CSLS points: the
+pivot-side re-weighting is part of the gain (docs/ALIGNMENT.md).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from cltc_tools.align.problem import Fitted, Problem
-from cltc_tools.align.procrustes import procrustes
 from cltc_tools.errors import InputError
 
 # VecMap --supervised: --normalize unit center unit --whiten --src_reweight 0.5 --trg_reweight 0.5
@@ -57,7 +57,8 @@ def dewhitening(W_whiten: np.ndarray, W_orth: np.ndarray) -> np.ndarray:
 
 
 def multistep_maps(X: np.ndarray, Z: np.ndarray, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Mx, Mz of the framework fitted on paired rows X (source) and Z (target), float64."""
+    """Mx, Mz of the framework fitted on paired rows X (source) and Z (target), float64, both in the target's
+    coordinates (the pair's common final rotation removed, so the maps of several pairs share one pivot basis)."""
     d = X.shape[1]
     Wx1 = whitening(X) if params["whiten"] else np.eye(d)
     Wz1 = whitening(Z) if params["whiten"] else np.eye(d)
@@ -69,8 +70,9 @@ def multistep_maps(X: np.ndarray, Z: np.ndarray, params: dict[str, Any]) -> tupl
         Mx = Mx @ dewhitening(*whitenings[params["src_dewhiten"]])
     if params["trg_dewhiten"] != "none":
         Mz = Mz @ dewhitening(*whitenings[params["trg_dewhiten"]])
-    k = int(params["dim_reduction"])
-    return (Mx[:, :k], Mz[:, :k]) if 0 < k < d else (Mx, Mz)
+    k = int(params["dim_reduction"]) if 0 < int(params["dim_reduction"]) < d else d
+    back = Wz2[:, :k].T  # the shared basis -> the target's coordinates (rank k after a reduction)
+    return Mx[:, :k] @ back, Mz[:, :k] @ back
 
 
 def check_params(params: dict[str, Any]) -> None:
@@ -79,25 +81,17 @@ def check_params(params: dict[str, Any]) -> None:
             raise InputError(f"--{key.replace('_', '-')} must be one of {', '.join(DEWHITEN)}")
 
 
-def pooled_rows(problem: Problem) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """Every non-pivot language rotated onto the pivot (orthogonal Procrustes on its pairs), and the stacked
-    (source, pivot) dictionary rows in those coordinates."""
+def fit_multistep(problem: Problem, params: dict[str, Any]) -> Fitted:
+    """The framework for every language at once: each language by its own pair's map, the pivot by the mean of the
+    pairs' pivot transforms."""
+    check_params(params)
     pivot = problem.matrices[problem.pivot]
-    rotated, xs, zs = {}, [], []
+    maps = {}
     for lang in problem.others:
         src, tgt = problem.pairs(lang)
-        rotated[lang] = problem.matrices[lang] @ procrustes(problem.matrices[lang][src], pivot[tgt])
-        xs.append(rotated[lang][src])
-        zs.append(pivot[tgt])
-    return rotated, np.concatenate(xs), np.concatenate(zs)
-
-
-def fit_multistep(problem: Problem, params: dict[str, Any]) -> Fitted:
-    """The framework for every language at once: the pivot transformed once, from the pooled pairs."""
-    check_params(params)
-    rotated, X, Z = pooled_rows(problem)
-    Mx, Mz = multistep_maps(X, Z, params)
-    matrices = {problem.pivot: (problem.matrices[problem.pivot] @ Mz).astype(np.float32)}
-    matrices.update({lang: (rotated[lang] @ Mx).astype(np.float32) for lang in problem.others})
+        maps[lang] = multistep_maps(problem.matrices[lang][src], pivot[tgt], params)
+    T = np.mean([Mz for _, Mz in maps.values()], axis=0)
+    matrices = {problem.pivot: (pivot @ T).astype(np.float32)}
+    matrices.update({lang: (problem.matrices[lang] @ Mx).astype(np.float32) for lang, (Mx, _) in maps.items()})
     fit = {lang: {"pairs": int(len(problem.pairs(lang)[0]))} for lang in problem.others}
     return Fitted({lang: matrices[lang] for lang in problem.order}, fit)

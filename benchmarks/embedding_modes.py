@@ -1,0 +1,94 @@
+"""Embedding modes (cltc-train --embeddings) under the paper protocol: dev and test macro-F1 from committed records.
+
+Records: benchmarks/embedding-modes/<dataset>/<arch>/<mode>/seed<N>.<split>.jsonl, the metrics records of
+cltc-eval (mono models of every language, the multi model, and the English mono model on de/fr/it: zero-shot).
+The runs (SIB-200 sampled with `cltc-data sample --shares paper --seed 0`, Procrustes space, --tokenizer eltec):
+
+    cltc-train --arch ARCH --mode mono|multi --embeddings MODE [--emb-reg R | --emb-lr LR] --seed N ...
+    cltc-eval --split dev|test ...           (and -m ARCH-mono-en --langs de,fr,it for zero-shot)
+
+    python benchmarks/embedding_modes.py            # print the table
+    python benchmarks/embedding_modes.py --write    # replace the section of RESULTS.md between the markers
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+from statistics import mean
+
+HERE = Path(__file__).parent
+RECORDS = HERE / "embedding-modes"
+RESULTS = HERE / "RESULTS.md"
+BEGIN, END = "<!-- embedding-modes:begin (embedding_modes.py --write) -->", "<!-- embedding-modes:end -->"
+OTHERS = ("de", "fr", "it")
+
+
+def setting(record: dict) -> str | None:
+    train, lang = record["train_langs"], record["test_lang"]
+    if record["mode"] == "multi":
+        return "multi"
+    if train == [lang]:
+        return "mono"
+    return "zero-shot" if train == ["en"] else None
+
+
+def scores(root: Path = RECORDS) -> dict[tuple, list[float]]:
+    """(dataset, arch, mode, split, setting, lang) -> macro-F1 of every seed."""
+    found: dict[tuple, list[float]] = defaultdict(list)
+    for path in sorted(root.glob("*/*/*/seed*.jsonl")):
+        dataset, arch, mode = path.parts[-4:-1]
+        split = path.name.split(".")[1]
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            where = setting(record) if record.get("kind") == "metrics" else None
+            if where:
+                found[(dataset, arch, mode, split, where, record["test_lang"])].append(record["macro_f1"])
+    return found
+
+
+def cell(found: dict, key: tuple, langs: tuple[str, ...]) -> str:
+    values = [mean(found[(*key, lang)]) for lang in langs if found.get((*key, lang))]
+    return f"{100 * mean(values):.2f}" if len(values) == len(langs) else "-"
+
+
+def render(found: dict) -> str:
+    lines = ["| data | arch | embeddings | split | mono EN | mono DE/FR/IT | multi EN | multi DE/FR/IT | "
+             "zero-shot EN->DE/FR/IT | seeds |", "|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    for dataset, arch, mode in sorted({k[:3] for k in found}):
+        for split in ("dev", "test"):
+            key = (dataset, arch, mode, split)
+            seeds = len(found.get((*key, "multi", "en"), []))
+            lines.append(f"| {dataset} | {arch} | {mode} | {split} | {cell(found, (*key, 'mono'), ('en',))} | "
+                         f"{cell(found, (*key, 'mono'), OTHERS)} | {cell(found, (*key, 'multi'), ('en',))} | "
+                         f"{cell(found, (*key, 'multi'), OTHERS)} | {cell(found, (*key, 'zero-shot'), OTHERS)} | "
+                         f"{seeds} |")
+    return "\n".join(lines)
+
+
+def write_section(text: str) -> None:
+    body = RESULTS.read_text(encoding="utf-8")
+    block = f"{BEGIN}\n{text}\n{END}"
+    if BEGIN in body and END in body:
+        head, rest = body.split(BEGIN, 1)
+        body = head + block + rest.split(END, 1)[1]
+    else:
+        body = body.rstrip("\n") + "\n\n" + block + "\n"
+    RESULTS.write_text(body, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--write", action="store_true", help="replace the section of RESULTS.md")
+    args = parser.parse_args()
+    text = render(scores())
+    if args.write:
+        write_section(text)
+    else:
+        print(text)
+
+
+if __name__ == "__main__":
+    main()
