@@ -23,7 +23,10 @@ EPILOG = """Example:
   cltc-data demo --out demo --seed 0 > demo.jsonl
 
 writes demo/spaces/{en,de,fr,it}, demo/dictionaries, demo/parallel, demo/docs and demo/README.md,
-and prints one record per space, dictionary, parallel corpus and the document dataset.
+and prints one record per space, dictionary, parallel corpus and the document dataset. A fifth language,
+es, is held out of training: its vectors (demo/heldout/es.vec.gz, demo/spaces/es), dictionaries
+(demo/dictionaries/es-en.*) and dev/test documents (demo/heldout/es/) are written without records, for
+zero-shot evaluation (see demo/heldout/README.md and examples/new-language.sh).
 """
 
 MAIN_EPILOG = """\b
@@ -65,7 +68,8 @@ def demo(
     debug: Debug = False,
 ) -> None:
     """Write a synthetic multilingual world: monolingual spaces (en, de, fr, it), MUSE dictionaries,
-    parallel sentences and labelled documents with few Italian training documents.
+    parallel sentences and labelled documents with few Italian training documents, and a held-out fifth
+    language (es) for zero-shot evaluation.
 
     The same --seed gives byte-identical files.
     """
@@ -80,6 +84,9 @@ def demo(
     for artifact in result.artifacts:
         session.record(artifact.kind, path=str(out / artifact.path), **artifact.fields)
     session.log(f"{TOOL}: wrote {out} ({len(result.artifacts)} artifacts; see {out / 'README.md'})")
+    if result.heldout:
+        session.log(f"{TOOL}: held out of training (no records): {', '.join(config.heldout)} in "
+                    f"{out / 'heldout'} (see {out / 'heldout' / 'README.md'})")
 
 
 # --------------------------------------------------------------------------------------------------
