@@ -52,7 +52,7 @@ def extensible_recipe(base: Space) -> dict[str, Any]:
     spec = METHODS.get(recipe["method"])
     why = spec.extension_refusal({**recipe["hparams"], "normalize": recipe["normalize"]})
     if why is not None:
-        raise InputError(f"a {recipe['method']} space cannot take new languages: {why}; align every language "
+        raise InputError(f"a space made by {recipe['method']} cannot take new languages: {why}; align every language "
                          "again with cltc-align", base.path)
     if recipe["pivot"] not in base.langs or block_sha256(base.block(recipe["pivot"])) != recipe["pivot_sha256"]:
         raise InputError(f"the pivot {recipe['pivot']!r} block does not match the fingerprint in space.json",
