@@ -52,8 +52,8 @@ def extensible_recipe(base: Space) -> dict[str, Any]:
     spec = METHODS.get(recipe["method"])
     why = spec.extension_refusal({**recipe["hparams"], "normalize": recipe["normalize"]})
     if why is not None:
-        raise InputError(f"a space made by {recipe['method']} cannot take new languages: {why}; align every language "
-                         "again with cltc-align", base.path)
+        raise InputError(f"a space made by {recipe['method']} cannot take new languages: {why}; align every "
+                         "language again with cltc-align", base.path)
     if recipe["pivot"] not in base.langs or block_sha256(base.block(recipe["pivot"])) != recipe["pivot_sha256"]:
         raise InputError(f"the pivot {recipe['pivot']!r} block does not match the fingerprint in space.json",
                          base.path)
@@ -120,8 +120,8 @@ def extend_space(base: str | Path | Space, spaces: Sequence[str | Path | Space],
               + [file_sha256(d) for d in sources if d != IDENTICAL])
     name, langs = str(base.meta.get("name") or recipe["method"]), [*base.langs, *table]
     params = {"extends": str(base.path), "pivot": recipe["pivot"], "dicts": sources,
-              "pairs": {lang: len(src) for lang, (src, _) in ext.problem.rows.items()}, "normalize": recipe["normalize"],
-              **recipe["hparams"]}
+              "pairs": {lang: len(src) for lang, (src, _) in ext.problem.rows.items()},
+              "normalize": recipe["normalize"], **recipe["hparams"]}
     step = make_record("space", TOOL, langs=langs, method=recipe["method"], name=name, params=params,
                        inputs=inputs, fit=ext.fit)
     blocks = [base.block(lang) for lang in base.langs]

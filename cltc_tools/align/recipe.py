@@ -43,3 +43,15 @@ def same_coordinates(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool
     if a is None or b is None:
         return a is b
     return all(a[k] == b[k] for k in ("pivot", "pivot_sha256", "normalize"))
+
+
+def coordinates(space: Space, pivot: str) -> dict[str, Any] | None:
+    """What fixes a space's coordinates: its recipe's pivot, pivot fingerprint and normalisation; for a space
+    without recipe (an import), the fingerprint of its ``pivot`` block as it is, unnormalised (None if it has no
+    such block)."""
+    recipe = space_recipe(space)
+    if recipe is not None:
+        return {k: recipe[k] for k in ("pivot", "pivot_sha256", "normalize")}
+    if pivot not in space.langs:
+        return None
+    return {"pivot": pivot, "pivot_sha256": block_sha256(space.block(pivot)), "normalize": []}
