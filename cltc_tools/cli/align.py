@@ -179,7 +179,7 @@ def align(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    session = Session(TOOL, quiet=quiet)
+    session = Session(TOOL, quiet=quiet, read_stdin=not spaces)
     METHODS.get(method)
     inputs = spaces or [rec.require_path(r) for r in session.of_kind("space")]
     if not inputs:

@@ -76,7 +76,7 @@ def demo(
     from cltc_tools.datasets.demo import DemoConfig, write_demo
     from cltc_tools.io.atomic import check_writable
 
-    session = Session(TOOL, quiet=quiet)
+    session = Session(TOOL, quiet=quiet, read_stdin=False)
     config = DemoConfig(seed=seed, dim=dim)
     check_writable(out, force)
     session.log(f"{TOOL}: building the synthetic world (seed {seed}, dim {dim}) in {out}")
@@ -145,7 +145,7 @@ def rcv(
     from cltc_tools.datasets.common import check_lang, check_split
     from cltc_tools.datasets.rcv import RcvStats, rcv_sources, read_rcv
 
-    session = Session(TOOL, quiet=quiet)
+    session = Session(TOOL, quiet=quiet, read_stdin=False)
     if lang:
         check_lang(lang)
     check_split(split)
@@ -174,7 +174,7 @@ def file_converter(converter: Any) -> Callable[..., None]:
     ) -> None:
         from cltc_tools.datasets.common import resolve_lang, resolve_split
 
-        session = Session(TOOL, quiet=quiet)
+        session = Session(TOOL, quiet=quiet, read_stdin=False)
         lang, split = resolve_lang(lang, file), resolve_split(split, file)
         _convert(session, converter.name, converter.read(file, lang, split), out, split, force, [file],
                  {"lang": lang, "split": split}, empty_reason=f"{file}: {converter.empty}")
@@ -225,7 +225,7 @@ def sib200(
     from cltc_tools.datasets.common import resolve_lang, resolve_split
     from cltc_tools.datasets.textformats import read_sib200
 
-    session = Session(TOOL, quiet=quiet)
+    session = Session(TOOL, quiet=quiet, read_stdin=False)
     lang, split = resolve_lang(lang, file), resolve_split(split, file)
     _convert(session, "sib200", read_sib200(file, lang, split, repair_quotes), out, split, force, [file],
              {"lang": lang, "split": split, "repair_quotes": repair_quotes},
@@ -264,7 +264,7 @@ def xlmt(
     from cltc_tools.datasets.common import resolve_lang, resolve_split
     from cltc_tools.datasets.textformats import read_xlmt
 
-    session = Session(TOOL, quiet=quiet)
+    session = Session(TOOL, quiet=quiet, read_stdin=False)
     lang, split = resolve_lang(lang, text_file), resolve_split(split, text_file)
     names = [x.strip() for x in label_names.split(",")]
     _convert(session, "xlmt", read_xlmt(text_file, label_file, lang, split, names, u_escapes), out, split, force,
@@ -308,7 +308,7 @@ def tsv(
     from cltc_tools.datasets.common import check_lang, resolve_split
     from cltc_tools.datasets.textformats import TableColumns, read_table
 
-    session = Session(TOOL, quiet=quiet)
+    session = Session(TOOL, quiet=quiet, read_stdin=False)
     if lang:
         check_lang(lang)
     split = resolve_split(split, file)
@@ -376,7 +376,7 @@ def split_cmd(
     """Split documents into stratified train/dev/test sets per language."""
     from cltc_tools.datasets.samplers import read_documents_pool, stratified_split
 
-    session = Session(TOOL, quiet=quiet)
+    session = Session(TOOL, quiet=quiet, read_stdin=not inputs)
     _require_out(out)
     paths = _dataset_inputs(session, inputs)
     lines = read_documents_pool(paths)
@@ -424,7 +424,7 @@ def sample(
     from cltc_tools.datasets.registry import SHARES
     from cltc_tools.datasets.samplers import plan_caps, read_pool, sample_pool
 
-    session = Session(TOOL, quiet=quiet)
+    session = Session(TOOL, quiet=quiet, read_stdin=not inputs)
     _require_out(out)
     check_split(split)
     caps = parse_assignments(cap, "--cap")
