@@ -151,5 +151,5 @@ def untuned_warnings(config: dict[str, Any], langs: Sequence[str]) -> list[str]:
     unseen = [lang for lang in langs if lang not in trained]
     if not unseen:
         return []
-    return [f"embeddings fine-tuned on {'+'.join(trained)}: {', '.join(unseen)} words keep their untuned vectors, "
-            f"which the classifier never saw, so zero-shot results are unreliable (train with --freeze to transfer)"]
+    return [(f"embeddings fine-tuned on {'+'.join(trained)}: {', '.join(unseen)} words keep their untuned vectors, "
+             "which the classifier never saw, so zero-shot results are unreliable (train with --freeze to transfer)")]

@@ -44,7 +44,7 @@ def workdir(tmp_path_factory):
              "printf 'id\\ttext\\tlabel\\n1\\thello world\\ta\\n' > t.tsv && "
              "for i in $(seq 50); do echo 'the cat sat on the mat and the dog ran'; done > c.txt")
     result = subprocess.run(["bash", "-c", setup], capture_output=True, env=ENV, cwd=root, timeout=600,
-                            stdin=subprocess.DEVNULL)
+                            stdin=subprocess.DEVNULL, check=False)
     assert result.returncode == 0, result.stderr.decode()[-3000:]
     return root
 
@@ -55,7 +55,7 @@ def test_command_inside_a_while_read_loop_keeps_the_list(workdir, name):
               f"while read -r x; do\n  {COMMANDS[name]} -q > out-$x.jsonl || exit 9\n  n=$((n+1))\n"
               f"done < list-{id(name)}\necho \"iterations $n\"")
     result = subprocess.run(["bash", "-c", script], capture_output=True, env=ENV, cwd=workdir, timeout=600,
-                            stdin=subprocess.DEVNULL)
+                            stdin=subprocess.DEVNULL, check=False)
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     assert result.stdout.decode().strip() == "iterations 3", f"{name} swallowed the loop's list"
     if name != "cltc-embed export":  # (export writes a vector file and prints no record)
