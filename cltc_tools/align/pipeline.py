@@ -21,6 +21,7 @@ from cltc_tools.align.constraints import parse_spec
 from cltc_tools.align.dictionary import IDENTICAL, IndexPairs, concat, identical_pairs, index_pairs, require_usable
 from cltc_tools.align.normalize import normalize, parse_steps
 from cltc_tools.align.problem import Problem, Rows, no_progress
+from cltc_tools.align.recipe import make_recipe
 from cltc_tools.align.refine import refine
 from cltc_tools.align.registry import METHODS
 from cltc_tools.align.translation import SpacePair, TranslationScores, pick_device, translation_scores, unit_rows
@@ -205,17 +206,16 @@ def align_spaces(spaces: Sequence[str | Path | Space], out: str | Path, *, pivot
         matrices, fit["refine"] = refine(matrices, pivot, order, params["refine"], params["refine_vocab"], csls_k,
                                          problem.device, batch_size, problem.progress)
     record_params: dict[str, Any] = {"pivot": pivot, "preset": preset, "dicts": sources,
-                                     "pairs": {lang: len(src_rows) for lang, (src_rows, _) in rows.items()}}
-    if IDENTICAL in sources:
-        record_params["identical_max"] = identical_max
-    record_params.update(params)
-    record_params["seed"] = seed
+                                     "pairs": {lang: len(src_rows) for lang, (src_rows, _) in rows.items()},
+                                     **({"identical_max": identical_max} if IDENTICAL in sources else {}),
+                                     **params, "seed": seed}
     name = name or default_name(method, sources, params["refine"], opened)
     step = make_record("space", TOOL, langs=order, method=method, name=name, params=record_params, inputs=inputs,
                        fit=fit)
     blocks = [LangBlock(lang, problem.words[lang], matrices[lang]) for lang in order]
+    recipe = make_recipe(blocks[0], method, params, {"identical_max": identical_max, "csls_k": csls_k, "seed": seed})
     sha = write_space(out, blocks, merged_provenance(opened) + [step], force=force,
-                      extra={"name": name, "method": method})
+                      extra={"name": name, "method": method, "recipe": recipe})
     result = AlignResult(Path(out), sha, order, method, name, record_params, inputs, pairs, fit=fit)
     result.evaluations = evaluate(matrices, tests, csls_k, csls_vocab, batch_size, device, progress or no_progress)
     return result

@@ -29,6 +29,9 @@ class Method:
     needs_dict: bool = True
     description: str = ""
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Why a space made with these hyper-parameters cannot take new languages (None: it can, see align/extend.py):
+    # extending maps a new language onto the pivot's rows as they are, so the fit must leave the pivot unmoved.
+    extension_refusal: Callable[[dict[str, Any]], str | None] = lambda params: "it has no per-language map"
 
     def hparams(self, preset: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
         """Generic and method defaults < preset < explicit options; options of another method are errors."""
@@ -39,24 +42,41 @@ class Method:
 METHODS: Registry[Method] = Registry("alignment method")
 
 
+def _pivot_stays(params: dict[str, Any]) -> str | None:
+    return None
+
+
+def _cca_refusal(params: dict[str, Any]) -> str | None:
+    if params.get("cca_space", "pivot") == "pivot":
+        return None
+    return "--cca-space cca moves the pivot into the CCA space of the first language pair"
+
+
 METHODS.register("procrustes", Method("procrustes", procrustes.fit_procrustes, procrustes.DEFAULTS, procrustes.PAPER,
-                       description="orthogonal map onto the pivot (Smith et al. 2017), optional SVD reduction"))
+                       description="orthogonal map onto the pivot (Smith et al. 2017), optional SVD reduction",
+                       extension_refusal=_pivot_stays))
 METHODS.register("cca", Method("cca", cca.fit_multicca, cca.DEFAULTS, cca.PAPER,
                        description="CCA on dictionary pairs (Faruqui & Dyer 2014), English pivot as multiCCA "
-                                   "(Ammar et al. 2016)"))
+                                   "(Ammar et al. 2016)", extension_refusal=_cca_refusal))
 METHODS.register("attract-repel", Method("attract-repel", attract_repel.fit_attract_repel, attract_repel.DEFAULTS,
                        attract_repel.PAPER, needs_dict=False,
                        description="semantic specialisation (Mrksic et al. 2017), bilingual spaces joined by "
-                                   "regression (paper, Appendix B)"))
+                                   "regression (paper, Appendix B)",
+                       extension_refusal=lambda params: "it specialises every language, the pivot included, "
+                                                        "against the constraints of all of them"))
 
 METHODS.register("multistep", Method("multistep", multistep.fit_multistep, multistep.DEFAULTS,
                                      presets=multistep.PRESETS,
                                      description="whitening, orthogonal map, re-weighting, de-whitening (Artetxe et "
                                                  "al. 2018, AAAI); --preset vecmap-supervised is VecMap's "
-                                                 "--supervised"))
+                                                 "--supervised",
+                                     extension_refusal=lambda params: "it transforms the pivot too (by the mean of "
+                                                                      "the pairs' pivot transforms)"))
 METHODS.register("rcsls", Method("rcsls", rcsls.fit_rcsls, rcsls.DEFAULTS, presets=rcsls.PRESETS,
                                  description="relaxed CSLS loss (Joulin et al. 2018), from the multi-step map "
-                                             "(--preset joulin: from Procrustes)"))
+                                             "(--preset joulin: from Procrustes)",
+                                 extension_refusal=lambda params: "it normalises the pivot rows and, from the "
+                                                                  "multi-step map, transforms them"))
 
 
 def fit_identity(problem: Problem, params: dict[str, Any]) -> Fitted:
@@ -66,4 +86,6 @@ def fit_identity(problem: Problem, params: dict[str, Any]) -> Fitted:
 
 METHODS.register("identity", Method("identity", fit_identity, {}, needs_dict=False,
                        description="no map, for spaces trained multilingual (cltc-embed train --method biskip or "
-                                   "sent-align): evaluate, normalise or --refine them as they are"))
+                                   "sent-align): evaluate, normalise or --refine them as they are",
+                       extension_refusal=lambda params: "it fits no map: a new language would keep its own "
+                                                        "coordinates"))

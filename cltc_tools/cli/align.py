@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cltc_tools.align.extend import extend_space
 from cltc_tools.align.pipeline import TOOL, AlignResult, align_spaces
 from cltc_tools.align.registry import METHODS
 from cltc_tools.cli._common import DEVICE_DEFAULT, Debug, Device, Force, Quiet, Seed, Session, cli_errors, make_app, run
@@ -53,7 +54,17 @@ most frequent words (MUSE). --preset paper gives the paper's settings; explicit 
 Input spaces are monolingual (one per language) or multilingual; they may also come as `space` records on
 stdin (--space takes precedence). --eval-dict FILE scores one dictionary; --eval-dict DIR scores every
 MUSE test file (xx-yy.5000-6500.txt) of two languages of the space. Prints one `space` record, then one
-`translation-metrics` record per evaluated dictionary, on stdout; P@k lines (NN, CSLS) go to stderr."""
+`translation-metrics` record per evaluated dictionary, on stdout; P@k lines (NN, CSLS) go to stderr.
+
+\b
+Adding a language to an aligned space (its space.json keeps the recipe: pivot and its fingerprint,
+normalisation, method and hyper-parameters):
+  cltc-embed import es.vec.gz --lang es --out spaces/es
+  cltc-align --extend runs/space --space spaces/es --dict dicts/es-en.0-5000.txt --out runs/space-es
+The new language is normalised the same way and mapped onto the space's pivot rows as they are by the same
+method (and refinement); every existing row is copied unchanged and the new space's provenance extends the
+old one's. procrustes and cca --cca-space pivot extend; cca --cca-space cca, multistep, rcsls, attract-repel
+and identity refuse (their fit moves the pivot, or fits no map): align every language again instead."""
 
 
 def _opt(*names: str, help: str, **kwargs: Any) -> Any:
@@ -136,6 +147,17 @@ RcslsNegatives = Annotated[int | None, _opt(
 RcslsK = Annotated[int | None, _opt("--rcsls-k", metavar="K", help="rcsls: neighbours in the loss [10].")]
 RcslsConstraint = Annotated[str | None, _opt(
     "--rcsls-constraint", metavar="spectral|orthogonal", help="rcsls: projection after each step [spectral].")]
+Extend = Annotated[Path | None, _opt(
+    "--extend", metavar="SPACE",
+    help="Add the --space languages to this aligned space with its own recipe (pivot, normalisation, method, "
+         "hyper-parameters from its space.json); its rows are copied unchanged.")]
+# What a space's recipe fixes: with --extend these come from space.json and may not be given.
+RECIPE_OPTIONS = ("method", "pivot", "preset", "normalize", "identical_max", "refine", "refine_vocab",
+                  "sv_threshold", "cca_space", "cca_ratio", "cca_ridge", "attract", "repel", "attract_margin",
+                  "repel_margin", "ar_batch", "ar_l2", "ar_epochs", "ar_lr", "ar_vocab", "ar_init", "join",
+                  "join_solver", "join_passes", "csls_k", "seed", "name", "whiten", "src_reweight", "trg_reweight",
+                  "src_dewhiten", "trg_dewhiten", "dim_reduction", "rcsls_init", "rcsls_lr", "rcsls_steps",
+                  "rcsls_negatives", "rcsls_k", "rcsls_constraint")
 
 app = make_app(HELP, epilog=EPILOG)
 
@@ -143,6 +165,7 @@ app = make_app(HELP, epilog=EPILOG)
 @app.command(help=HELP, epilog=EPILOG)
 @cli_errors(TOOL)
 def align(
+    ctx: typer.Context,
     out: Out,
     method: Method = "procrustes",
     dicts: Dicts = None,
@@ -184,6 +207,7 @@ def align(
     rcsls_negatives: RcslsNegatives = None,
     rcsls_k: RcslsK = None,
     rcsls_constraint: RcslsConstraint = None,
+    extend: Extend = None,
     csls_k: CslsK = 10,
     csls_vocab: CslsVocab = None,
     batch_size: BatchSize = None,
@@ -194,7 +218,7 @@ def align(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    session = Session(TOOL, quiet=quiet)
+    session = Session(TOOL, quiet=quiet, read_stdin=not spaces)
     METHODS.get(method)
     if threads:
         import torch
@@ -203,6 +227,16 @@ def align(
     inputs = spaces or [rec.require_path(r) for r in session.of_kind("space")]
     if not inputs:
         raise InputError("no input space: give --space DIR or pipe space records on stdin")
+    if extend is not None:
+        given = [name for name in RECIPE_OPTIONS
+                 if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"]
+        if given:
+            raise InputError(f"--extend takes the recipe from the space's space.json: drop "
+                             f"{', '.join('--' + n.replace('_', '-') for n in given)}")
+        report(session, extend_space(extend, inputs, out, dicts=dicts or [], eval_dicts=eval_dicts or [],
+                                     csls_vocab=csls_vocab, batch_size=batch_size, device=device, force=force,
+                                     progress=session.progress))
+        return
     options = {"refine": refine, "refine_vocab": refine_vocab, "sv_threshold": sv_threshold,
                "cca_space": cca_space, "cca_ratio": cca_ratio, "cca_ridge": cca_ridge, "attract": attract,
                "repel": repel, "attract_margin": attract_margin, "repel_margin": repel_margin, "ar_batch": ar_batch,

@@ -23,7 +23,10 @@ EPILOG = """Example:
   cltc-data demo --out demo --seed 0 > demo.jsonl
 
 writes demo/spaces/{en,de,fr,it}, demo/dictionaries, demo/parallel, demo/docs and demo/README.md,
-and prints one record per space, dictionary, parallel corpus and the document dataset.
+and prints one record per space, dictionary, parallel corpus and the document dataset. A fifth language,
+es, is held out of training: its vectors (demo/heldout/es.vec.gz, demo/spaces/es), dictionaries
+(demo/dictionaries/es-en.*) and dev/test documents (demo/heldout/es/) are written without records, for
+zero-shot evaluation (see demo/heldout/README.md and examples/new-language.sh).
 """
 
 MAIN_EPILOG = """\b
@@ -65,14 +68,15 @@ def demo(
     debug: Debug = False,
 ) -> None:
     """Write a synthetic multilingual world: monolingual spaces (en, de, fr, it), MUSE dictionaries,
-    parallel sentences and labelled documents with few Italian training documents.
+    parallel sentences and labelled documents with few Italian training documents, and a held-out fifth
+    language (es) for zero-shot evaluation.
 
     The same --seed gives byte-identical files.
     """
     from cltc_tools.datasets.demo import DemoConfig, write_demo
     from cltc_tools.io.atomic import check_writable
 
-    session = Session(TOOL, quiet=quiet)
+    session = Session(TOOL, quiet=quiet, read_stdin=False)
     config = DemoConfig(seed=seed, dim=dim)
     check_writable(out, force)
     session.log(f"{TOOL}: building the synthetic world (seed {seed}, dim {dim}) in {out}")
@@ -80,6 +84,9 @@ def demo(
     for artifact in result.artifacts:
         session.record(artifact.kind, path=str(out / artifact.path), **artifact.fields)
     session.log(f"{TOOL}: wrote {out} ({len(result.artifacts)} artifacts; see {out / 'README.md'})")
+    if result.heldout:
+        session.log(f"{TOOL}: held out of training (no records): {', '.join(config.heldout)} in "
+                    f"{out / 'heldout'} (see {out / 'heldout' / 'README.md'})")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -138,7 +145,7 @@ def rcv(
     from cltc_tools.datasets.common import check_lang, check_split
     from cltc_tools.datasets.rcv import RcvStats, rcv_sources, read_rcv
 
-    session = Session(TOOL, quiet=quiet)
+    session = Session(TOOL, quiet=quiet, read_stdin=False)
     if lang:
         check_lang(lang)
     check_split(split)
@@ -167,7 +174,7 @@ def file_converter(converter: Any) -> Callable[..., None]:
     ) -> None:
         from cltc_tools.datasets.common import resolve_lang, resolve_split
 
-        session = Session(TOOL, quiet=quiet)
+        session = Session(TOOL, quiet=quiet, read_stdin=False)
         lang, split = resolve_lang(lang, file), resolve_split(split, file)
         _convert(session, converter.name, converter.read(file, lang, split), out, split, force, [file],
                  {"lang": lang, "split": split}, empty_reason=f"{file}: {converter.empty}")
@@ -218,7 +225,7 @@ def sib200(
     from cltc_tools.datasets.common import resolve_lang, resolve_split
     from cltc_tools.datasets.textformats import read_sib200
 
-    session = Session(TOOL, quiet=quiet)
+    session = Session(TOOL, quiet=quiet, read_stdin=False)
     lang, split = resolve_lang(lang, file), resolve_split(split, file)
     _convert(session, "sib200", read_sib200(file, lang, split, repair_quotes), out, split, force, [file],
              {"lang": lang, "split": split, "repair_quotes": repair_quotes},
@@ -257,7 +264,7 @@ def xlmt(
     from cltc_tools.datasets.common import resolve_lang, resolve_split
     from cltc_tools.datasets.textformats import read_xlmt
 
-    session = Session(TOOL, quiet=quiet)
+    session = Session(TOOL, quiet=quiet, read_stdin=False)
     lang, split = resolve_lang(lang, text_file), resolve_split(split, text_file)
     names = [x.strip() for x in label_names.split(",")]
     _convert(session, "xlmt", read_xlmt(text_file, label_file, lang, split, names, u_escapes), out, split, force,
@@ -301,7 +308,7 @@ def tsv(
     from cltc_tools.datasets.common import check_lang, resolve_split
     from cltc_tools.datasets.textformats import TableColumns, read_table
 
-    session = Session(TOOL, quiet=quiet)
+    session = Session(TOOL, quiet=quiet, read_stdin=False)
     if lang:
         check_lang(lang)
     split = resolve_split(split, file)
@@ -369,7 +376,7 @@ def split_cmd(
     """Split documents into stratified train/dev/test sets per language."""
     from cltc_tools.datasets.samplers import read_documents_pool, stratified_split
 
-    session = Session(TOOL, quiet=quiet)
+    session = Session(TOOL, quiet=quiet, read_stdin=not inputs)
     _require_out(out)
     paths = _dataset_inputs(session, inputs)
     lines = read_documents_pool(paths)
@@ -417,7 +424,7 @@ def sample(
     from cltc_tools.datasets.registry import SHARES
     from cltc_tools.datasets.samplers import plan_caps, read_pool, sample_pool
 
-    session = Session(TOOL, quiet=quiet)
+    session = Session(TOOL, quiet=quiet, read_stdin=not inputs)
     _require_out(out)
     check_split(split)
     caps = parse_assignments(cap, "--cap")

@@ -85,7 +85,7 @@ def import_command(
     debug: Debug = False,
 ) -> None:
     """Read word vectors (one file per language) and write them as one space directory."""
-    session = Session(TOOL, quiet)
+    session = Session(TOOL, quiet, read_stdin=False)
     sources = pair_sources(files, lang or [])
 
     def report(info: ImportedLang, dim: int) -> None:
@@ -114,7 +114,7 @@ def export_command(
     debug: Debug = False,
 ) -> None:
     """Write one language of a space as a .vec text or word2vec binary file."""
-    session = Session(TOOL, quiet)
+    session = Session(TOOL, quiet, read_stdin=space is None)
     if space is None:
         records = session.of_kind("space")
         if len(records) != 1:
@@ -221,7 +221,7 @@ def train_command(
     debug: Debug = False,
 ) -> None:
     """Train word embeddings from text: monolingual fastText, multilingual BiSkip or sentence alignment."""
-    session = Session(TOOL, quiet)
+    session = Session(TOOL, quiet, read_stdin=method == "sent-align" and not init_space)
     if not method:
         raise InputError(f"no --method given (known: {', '.join(METHODS.names())})")
     spec = METHODS.get(method)

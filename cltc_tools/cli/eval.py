@@ -8,26 +8,15 @@ from typing import Annotated, Any, Optional
 import orjson
 import typer
 
-from cltc_tools.cli._common import (
-    DEVICE_DEFAULT,
-    Debug,
-    Device,
-    Force,
-    Quiet,
-    Session,
-    cli_errors,
-    make_app,
-    parse_langs,
-    run,
-)
+from cltc_tools.cli._common import DEVICE_DEFAULT, Debug, Device, Quiet, Session, cli_errors, make_app, parse_langs, run
 from cltc_tools.datasets.labelled import load_split
 from cltc_tools.errors import InputError
 from cltc_tools.io.atomic import atomic_file
 from cltc_tools.io.documents import document_to_json
-from cltc_tools.io.records import file_sha256, require_path
-from cltc_tools.io.space import open_space
+from cltc_tools.io.records import file_sha256, make_record, require_path
 from cltc_tools.training.checkpoint import load_checkpoint
-from cltc_tools.training.evaluate import LangResult, evaluate
+from cltc_tools.training.evaluate import LangResult, evaluate, untuned_warnings
+from cltc_tools.training.new_language import EvalSpace, evaluation_space, parse_vectors
 
 TOOL = "cltc-eval"
 EPILOG = """Examples:
@@ -37,6 +26,18 @@ EPILOG = """Examples:
 
 Zero-shot: a model trained on English evaluates another language through any space that holds that language in
 the same coordinate system:  cltc-eval --model runs/models/mlp-mono-en --space runs/space --langs de --data demo/docs
+
+A language that no space holds yet: give its vectors and a dictionary to the pivot; cltc-eval imports them,
+maps the language into the model's space by the space's recipe (as cltc-align --extend), evaluates, and prints
+the space, translation-metrics and metrics records of every step:
+
+  cltc-eval --model runs/models/mlp-multi-de+en+fr+it --data demo/heldout --vectors es=demo/heldout/es.vec.gz \\
+      --dict demo/dictionaries/es-en.train.txt --eval-dict demo/dictionaries/es-en.test.txt --out runs/es
+
+A --space in other coordinates than the model's (another pivot, pivot rows or normalisation) is refused,
+naming both; --force evaluates anyway. A model whose embeddings were fine-tuned warns when it is evaluated on
+a language it was not trained on: its untuned rows were never seen by the classifier (train with --freeze to
+transfer).
 
 By default a mono model is evaluated on its training language and a multi model on every language of the test data;
 --langs chooses the test languages for all models.
@@ -74,6 +75,19 @@ def write_predictions(path: Path, rows: list[dict[str, Any]], force: bool) -> No
             handle.write(orjson.dumps(row) + b"\n")
 
 
+Vectors = Annotated[Optional[list[str]], typer.Option(
+    "--vectors", metavar="LANG=PATH", help="Word vectors of a language the space lacks (.vec, word2vec or fastText "
+    ".bin, .gz ok): imported and mapped into the model's space by its recipe (repeatable).")]
+Dicts = Annotated[Optional[list[str]], typer.Option(
+    "--dict", metavar="FILE|identical", help="With --vectors: dictionary to the space's pivot (e.g. es-en.txt) or "
+    "'identical' (repeatable).")]
+EvalDicts = Annotated[Optional[list[Path]], typer.Option(
+    "--eval-dict", metavar="FILE", help="With --vectors: test dictionary scored on the extended space.")]
+SpacesOut = Annotated[Optional[Path], typer.Option(
+    "--out", "-o", metavar="DIR", help="With --vectors: folder for the imported (DIR/import) and extended "
+    "(DIR/space) spaces.")]
+
+
 @app.command()
 @cli_errors(TOOL)
 def main_command(
@@ -82,42 +96,72 @@ def main_command(
     test: Annotated[Optional[list[Path]], typer.Option("--test", help="Test documents JSONL (repeatable).")] = None,
     split: Annotated[str, typer.Option("--split", help="Split of --data to evaluate.")] = "test",
     langs: Annotated[Optional[str], typer.Option("--langs", help="Test languages, e.g. de,it.")] = None,
-    space: Annotated[Optional[Path], typer.Option("--space", help="Space to read word vectors from "
-                                                  "(default: the model's own).")] = None,
+    space: Annotated[Optional[Path], typer.Option("--space", help="Space to read word vectors from, in the "
+                                                  "model's coordinates (default: the model's own).")] = None,
+    vectors: Vectors = None,
+    dicts: Dicts = None,
+    eval_dicts: EvalDicts = None,
+    out: SpacesOut = None,
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Write predictions JSONL.")] = None,
     device: Device = DEVICE_DEFAULT,
-    force: Force = False,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite existing outputs; evaluate in a --space "
+                                        "whose coordinates differ from the model's.")] = False,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    session = Session(TOOL, quiet)
+    session = Session(TOOL, quiet, read_stdin=not model)
     if not data and not test:
         raise InputError("no test data: use --data DIR or --test FILE")
-    chosen = parse_langs(langs)
+    chosen, new_vectors = parse_langs(langs), parse_vectors(vectors or [])
     docs = load_split(data, test or [], split, None)
     if not docs:
         raise InputError("no test documents")
     rows: list[dict[str, Any]] = []
+    prepared: dict[Path, EvalSpace] = {}
     for model_path in models_to_eval(session, list(model or [])):
         ckpt = load_checkpoint(model_path)
         config = ckpt.config
-        space_path = space or Path(config["space"]["path"])
+        where = Path(str(space or config["space"]["path"]))
+        if where not in prepared:
+            prepared[where] = evaluation_space(config, space, new_vectors, dicts or [], eval_dicts or [], out,
+                                               force, device, session.progress)
+            report_steps(session, prepared[where])
         target = chosen or (config["train_langs"] if config["mode"] == "mono" else None)
         subset = [d for d in docs if target is None or d.lang in target]
         if not subset:
             source = test[0] if test and len(test) == 1 else (data if not test else None)
             raise InputError(f"no test documents in language(s) {','.join(target or [])}", source)
-        for result in evaluate(ckpt, open_space(space_path), subset, device):
-            rec = metrics_record(session, model_path, config, space_path, result)
-            session.log(f"{TOOL}: {model_path} on {result.lang}: macro-F1 {rec['macro_f1'] * 100:.2f} "
-                        f"P {rec['macro_precision'] * 100:.2f} R {rec['macro_recall'] * 100:.2f} (n={rec['n']})")
-            if result.unseen_labels:
-                session.warn(f"{result.lang}: labels never seen in training: {', '.join(result.unseen_labels)}")
-            rows.extend({**document_to_json(d), "pred": p, "model": str(model_path)}
-                        for d, p in zip(result.docs, result.predicted))
+        for warning in untuned_warnings(config, sorted({d.lang for d in subset})):
+            session.warn(f"{model_path}: {warning}")
+        for result in evaluate(ckpt, prepared[where].space, subset, device):
+            rows += report_result(session, model_path, config, prepared[where].space.path, result)
     if predictions:
         write_predictions(predictions, rows, force)
         session.record("predictions", path=str(predictions), sha256=file_sha256(predictions), n=len(rows))
+
+
+def report_steps(session: Session, prepared: EvalSpace) -> None:
+    """The records of the import and alignment steps (as cltc-embed and cltc-align print them), and notes."""
+    for note in prepared.notes:
+        session.warn(note)
+    for tool, kind, fields in prepared.steps:
+        session.emit(make_record(kind, tool, **fields))
+        if kind == "space":
+            session.log(f"{TOOL}: {tool} wrote space {fields['path']} ({', '.join(fields['langs'])})")
+        else:
+            session.log(f"{TOOL}: {fields['src_lang']}-{fields['tgt_lang']} word translation: CSLS P@1 "
+                        f"{fields['csls']['p@1']:.2f}, NN P@1 {fields['nn']['p@1']:.2f}")
+
+
+def report_result(session: Session, model_path: Path, config: dict[str, Any], space_path: Path,
+                  result: LangResult) -> list[dict[str, Any]]:
+    """The metrics record and line of one test language; its prediction rows."""
+    rec = metrics_record(session, model_path, config, space_path, result)
+    session.log(f"{TOOL}: {model_path} on {result.lang}: macro-F1 {rec['macro_f1'] * 100:.2f} "
+                f"P {rec['macro_precision'] * 100:.2f} R {rec['macro_recall'] * 100:.2f} (n={rec['n']})")
+    if result.unseen_labels:
+        session.warn(f"{result.lang}: labels never seen in training: {', '.join(result.unseen_labels)}")
+    return [{**document_to_json(d), "pred": p, "model": str(model_path)} for d, p in zip(result.docs, result.predicted)]
 
 
 def main() -> None:

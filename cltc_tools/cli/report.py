@@ -23,10 +23,12 @@ EPILOG = """Examples:
   cltc-report runs/*.jsonl --table all --format latex --out report.tex --plot figures/
 
 Tables: comparison (the paper's Table 2/3: mono, best multi with its space, average multi, gain with the p-value of
-a paired bootstrap over the test documents, average gain), spaces (Tables 6/7: every space), zero-shot (train x
-test language of mono models), translation (P@1 from cltc-align's translation-metrics records), all.
+a paired bootstrap over the test documents, average gain), spaces (Tables 6/7: every space), zero-shot (train
+languages x test language of mono and multi models: a cell of a language the model was not trained on is marked
+zero-shot, with its gap to the mono model of that language where there is one), translation (P@1 from
+cltc-align's translation-metrics records), all. The comparison and spaces tables leave zero-shot results out.
 Several seeds of a cell are shown as mean ± standard deviation. cltc-report ends a pipeline: it prints the tables
-on stdout (or writes them to --out) instead of records.
+on stdout (or writes them to --out) instead of records; with record files as arguments it reads no stdin.
 """
 
 app = make_app("Print the paper's tables from metrics records.", epilog=EPILOG)

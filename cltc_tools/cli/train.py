@@ -110,10 +110,11 @@ def train(
     debug: Debug = False,
 ) -> None:
     ctx = context_from_env()
-    session = Session(TOOL, quiet or not ctx.is_main, read_stdin=ctx.is_main, emit=ctx.is_main)
+    spec = ARCHS.get(arch)
+    from_flags = bool(space) and (not spec.auxiliary or bool(parallel))  # then stdin is not read (cltc-records(5))
+    session = Session(TOOL, quiet or not ctx.is_main, read_stdin=ctx.is_main and not from_flags, emit=ctx.is_main)
     if ctx.active and not space:
         raise InputError("under torchrun give the space with --space (stdin records reach rank 0 only)")
-    spec = ARCHS.get(arch)
     check_auxiliary_options(spec, {"parallel": parallel, "ali_loss": ali_loss, "ali_lr": ali_lr,
                                    "max_pairs": max_pairs})
     if threads:

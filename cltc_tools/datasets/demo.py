@@ -32,6 +32,7 @@ import orjson
 from cltc_tools.errors import InputError
 from cltc_tools.io.atomic import atomic_dir, check_writable, fsync_file
 from cltc_tools.io.space import LangBlock, write_space
+from cltc_tools.io.vectors import write_vec
 
 NAME = "synthetic"
 LANGS: tuple[str, ...] = ("en", "de", "fr", "it")
@@ -41,7 +42,8 @@ SPLITS: tuple[str, ...] = ("train", "dev", "test")
 
 # Component numbers mixed into the seed: each part of the world has its own random stream, so changing
 # e.g. the number of documents leaves the spaces unchanged.
-_VOCAB, _LATENT, _LANGSPACE, _PARALLEL, _DOCS, _NAMES = range(6)
+_VOCAB, _LATENT, _LANGSPACE, _PARALLEL, _DOCS, _NAMES, _HELDOUT = range(7)
+HELDOUT: tuple[str, ...] = ("es",)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,9 @@ class DemoConfig:
     topic_rate: tuple[float, float] = (0.12, 0.4)   # per document: share of words drawn from the label's topic
     confusion_rate: float = 0.04                    # share of words drawn from another, random topic
     label_weights: tuple[float, ...] = (3.0, 2.2, 1.6, 1.3, 1.0, 1.0)
+    # held-out languages: vectors, a dictionary to the pivot and dev/test documents, no training documents
+    heldout: tuple[str, ...] = HELDOUT
+    heldout_docs: dict[str, int] = field(default_factory=lambda: {"dev": 100, "test": 300})
 
     def __post_init__(self) -> None:
         if self.dim < 8:
@@ -90,6 +95,8 @@ class DemoConfig:
             raise InputError(f"--seed must be a non-negative integer below 2**63 (got {self.seed})")
         if PIVOT not in self.langs or len(set(self.langs)) != len(self.langs):
             raise InputError(f"languages must be distinct and include {PIVOT!r}")
+        if set(self.heldout) & set(self.langs) or len(set(self.heldout)) != len(self.heldout):
+            raise InputError("held-out languages must be distinct and not among the training languages")
         if len(self.label_weights) != len(self.labels):
             raise InputError("one label weight per label expected")
         if self.dict_train + self.dict_test > self.n_concepts + self.n_names + self.n_numbers:
@@ -170,6 +177,13 @@ _INVENTORIES: dict[str, tuple[list[str], list[str], list[str], list[str]]] = {
         ["", "", "", "", "n", "r", "l", "s", "tt", "ll", "cc", "nn", "ss"],
         ["o", "a", "e", "i", "ione", "ino", "etto", "ezza"],
     ),
+    "es": (
+        ["b", "br", "c", "ch", "d", "f", "g", "gu", "j", "l", "ll", "m", "n", "p", "pl", "qu", "r", "s", "t",
+         "tr", "v", "z", ""],
+        ["a", "e", "i", "o", "u", "ia", "ie", "io", "ue", "ua"],
+        ["", "", "", "n", "r", "l", "s", "z"],
+        ["o", "a", "os", "as", "cion", "dad", "ero", "ito"],
+    ),
 }
 # Languages without an inventory of their own get one derived from the Latin-like letters below.
 _GENERIC = (
@@ -249,63 +263,95 @@ def _rotation(rng: np.random.Generator, dim: int) -> np.ndarray:
     return q * np.sign(np.diag(r))
 
 
-def build_world(config: DemoConfig) -> World:
-    """Make the concepts, their latent vectors, and every language's words, frequencies and vectors."""
-    rng = _rng(config, _LATENT)
-    n_words = config.n_concepts
-    n_shared = config.n_names + config.n_numbers
-    n = n_words + n_shared
-    n_labels = len(config.labels)
+@dataclass(frozen=True)
+class _Concepts:
+    """What every language shares: which concepts are shared strings or topic words, and their latent vectors."""
 
-    # Which global frequency ranks hold shared strings: none among the function words.
+    shared: np.ndarray
+    topic: np.ndarray
+    latent: np.ndarray
+    shared_form: dict[int, str]
+    taken: set[str]
+
+
+def _shared_ranks(config: DemoConfig, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which global frequency ranks hold shared strings (none among the function words): the mask, the names'
+    ranks and the numbers' ranks."""
+    n_shared = config.n_names + config.n_numbers
     shared = np.zeros(n, dtype=bool)
     shared_ranks = np.sort(rng.choice(np.arange(config.n_function + 40, n), size=n_shared, replace=False))
     shared[shared_ranks] = True
     names_at = shared_ranks[rng.permutation(n_shared)]
-    name_ranks, number_ranks = np.sort(names_at[:config.n_names]), np.sort(names_at[config.n_names:])
+    return shared, np.sort(names_at[:config.n_names]), np.sort(names_at[config.n_names:])
 
-    # Topics: function words and numbers are general; other words and some names belong to a topic.
-    topic = np.full(n, -1, dtype=np.int64)
+
+def _topics(config: DemoConfig, rng: np.random.Generator, shared: np.ndarray, name_ranks: np.ndarray) -> np.ndarray:
+    """Function words and numbers are general (-1); other words and some names belong to a topic."""
+    n_labels = len(config.labels)
+    topic = np.full(shared.shape[0], -1, dtype=np.int64)
     plain = np.flatnonzero(~shared)
     plain = plain[plain >= config.n_function]
     is_topic = rng.random(plain.shape[0]) < config.topic_share
     topic[plain[is_topic]] = rng.integers(0, n_labels, size=int(is_topic.sum()))
     topical_names = name_ranks[rng.random(name_ranks.shape[0]) < config.name_topic_share]
     topic[topical_names] = rng.integers(0, n_labels, size=topical_names.shape[0])
+    return topic
 
-    # Latent vectors: a word-specific part of norm ~1 plus, for topic words, a weak topic centre.
+
+def _latent(config: DemoConfig, rng: np.random.Generator, topic: np.ndarray) -> np.ndarray:
+    """A word-specific part of norm ~1 plus, for topic words, a weak topic centre."""
     dim = config.dim
-    centres = rng.standard_normal((n_labels, dim))
+    centres = rng.standard_normal((len(config.labels), dim))
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    latent = rng.standard_normal((n, dim)) / np.sqrt(dim)
+    latent = rng.standard_normal((topic.shape[0], dim)) / np.sqrt(dim)
     has_topic = topic >= 0
     latent[has_topic] += config.topic_strength * centres[topic[has_topic]]
+    return latent
 
-    # Surface forms.
+
+def _concepts(config: DemoConfig) -> _Concepts:
+    """The concepts, drawn in one stream (``_LATENT``) in a fixed order, then their shared surface forms."""
+    rng = _rng(config, _LATENT)
+    n = config.n_concepts + config.n_names + config.n_numbers
+    shared, name_ranks, number_ranks = _shared_ranks(config, rng, n)
+    topic = _topics(config, rng, shared, name_ranks)
+    latent = _latent(config, rng, topic)
     names, numbers = _shared_strings(config)
     shared_form = {int(r): w for r, w in zip(name_ranks, names, strict=True)}
     shared_form.update({int(r): w for r, w in zip(number_ranks, numbers, strict=True)})
-    taken = set(names) | set(numbers)
-    base_weight = 1.0 / (np.arange(n) + 2.7) ** config.zipf
+    return _Concepts(shared, topic, latent, shared_form, set(names) | set(numbers))
 
-    words: dict[str, list[str]] = {}
-    weights: dict[str, np.ndarray] = {}
-    order: dict[str, np.ndarray] = {}
-    vectors: dict[str, np.ndarray] = {}
-    for lang in config.langs:
-        lrng = _rng(config, _LANGSPACE, _lang_id(lang))
-        own = iter(_lang_words(config, lang, n_words, taken))
-        words[lang] = [shared_form[i] if shared[i] else next(own) for i in range(n)]
-        weight = base_weight * np.exp(config.freq_jitter * lrng.standard_normal(n))
-        weights[lang] = weight / weight.sum()
-        order[lang] = np.argsort(-weights[lang], kind="stable")
-        rank_in_lang = np.empty(n, dtype=np.float64)
-        rank_in_lang[order[lang]] = np.arange(n)
-        sigma = config.lang_noise + (config.rare_noise - config.lang_noise) * rank_in_lang / max(n - 1, 1)
-        noisy = latent + sigma[:, None] * lrng.standard_normal((n, dim)) / np.sqrt(dim)
-        rotated = noisy @ _rotation(lrng, dim)
-        vectors[lang] = (config.scale * rotated[order[lang]]).astype(np.float32)
-    return World(config, topic, shared, latent, words, weights, order, vectors)
+
+def _language(config: DemoConfig, concepts: _Concepts, lang: str,
+              lrng: np.random.Generator) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """One language's surface forms, frequencies, frequency order and vectors (rows in that order)."""
+    n, dim = concepts.latent.shape
+    own = iter(_lang_words(config, lang, config.n_concepts, concepts.taken))
+    words = [concepts.shared_form[i] if concepts.shared[i] else next(own) for i in range(n)]
+    weight = 1.0 / (np.arange(n) + 2.7) ** config.zipf * np.exp(config.freq_jitter * lrng.standard_normal(n))
+    weight = weight / weight.sum()
+    order = np.argsort(-weight, kind="stable")
+    rank_in_lang = np.empty(n, dtype=np.float64)
+    rank_in_lang[order] = np.arange(n)
+    sigma = config.lang_noise + (config.rare_noise - config.lang_noise) * rank_in_lang / max(n - 1, 1)
+    noisy = concepts.latent + sigma[:, None] * lrng.standard_normal((n, dim)) / np.sqrt(dim)
+    rotated = noisy @ _rotation(lrng, dim)
+    return words, weight, order, (config.scale * rotated[order]).astype(np.float32)
+
+
+def build_world(config: DemoConfig) -> World:
+    """Make the concepts, their latent vectors, and every language's words, frequencies and vectors.
+
+    Each language draws from a stream of its own (``_LANGSPACE`` and the language); a held-out language from a
+    separate one (``_HELDOUT`` first), made after the others, so that adding one changes no other file."""
+    concepts = _concepts(config)
+    world = World(config, concepts.topic, concepts.shared, concepts.latent, {}, {}, {}, {})
+    streams = [(lang, _rng(config, _LANGSPACE, _lang_id(lang))) for lang in config.langs]
+    streams += [(lang, _rng(config, _HELDOUT, _LANGSPACE, _lang_id(lang))) for lang in config.heldout]
+    for lang, lrng in streams:
+        (world.words[lang], world.weights[lang], world.order[lang],
+         world.vectors[lang]) = _language(config, concepts, lang, lrng)
+    return world
 
 
 # --------------------------------------------------------------------------------------------------
@@ -395,18 +441,22 @@ def parallel_pairs(world: World, src: str, tgt: str) -> list[dict[str, str]]:
     return pairs
 
 
-def documents(world: World, lang: str) -> dict[str, list[dict[str, str]]]:
-    """Labelled documents of one language per split (ids ``<lang>-<split>-<i>``)."""
+def documents(world: World, lang: str, counts: dict[str, int] | None = None,
+              stream: tuple[int, ...] = ()) -> dict[str, list[dict[str, str]]]:
+    """Labelled documents of one language per split (ids ``<lang>-<split>-<i>``): ``counts`` per split (default:
+    the configuration's), each split drawn from its own stream (``stream`` prefixes it: held-out languages)."""
     cfg = world.config
     general, topics = _samplers(world, lang)
     prior = np.asarray(cfg.label_weights, dtype=np.float64)
     prior /= prior.sum()
     lo, hi = cfg.doc_len
     words = world.words[lang]
-    counts = cfg.counts()[lang]
+    counts = cfg.counts()[lang] if counts is None else counts
     out: dict[str, list[dict[str, str]]] = {}
     for s, split in enumerate(SPLITS):
-        rng = _rng(cfg, _DOCS, _lang_id(lang), s)
+        if split not in counts:
+            continue
+        rng = _rng(cfg, *stream, _DOCS, _lang_id(lang), s)
         n = counts[split]
         labels = rng.choice(len(cfg.labels), size=n, p=prior)
         lengths = rng.integers(lo, hi + 1, size=n)
@@ -433,8 +483,12 @@ class Artifact:
 
 @dataclass(frozen=True)
 class DemoResult:
+    """What was written: the artifacts of the training languages (the demo's records) and the held-out ones
+    (files only: no record, so that a pipeline reading the demo's records never trains on them)."""
+
     path: Path
     artifacts: list[Artifact]
+    heldout: list[Artifact] = field(default_factory=list)
 
 
 def _write_lines(path: Path, lines: Sequence[bytes]) -> None:
@@ -500,6 +554,72 @@ numbers for the default settings (`--dim 64`, seeds 0-2).
 """
 
 
+def _space_artifact(tmp: Path, world: World, lang: str) -> Artifact:
+    rel = f"spaces/{lang}"
+    words = [world.words[lang][int(c)] for c in world.order[lang]]
+    (tmp / "spaces").mkdir(exist_ok=True)
+    cfg = world.config
+    sha = write_space(tmp / rel, [LangBlock(lang, words, world.vectors[lang])],
+                      extra={"synthetic": {"name": NAME, "tool": "cltc-data demo", **cfg.params()}})
+    return Artifact("space", rel, {"sha256": sha, "langs": [lang], "method": "demo", "params": cfg.params(),
+                                   "inputs": []})
+
+
+def _dictionary_artifacts(tmp: Path, world: World, lang: str) -> list[Artifact]:
+    found = []
+    for split, pairs in dictionary_pairs(world, lang, PIVOT).items():
+        rel = f"dictionaries/{lang}-{PIVOT}.{split}.txt"
+        _write_lines(tmp / rel, [f"{s} {t}\n".encode() for s, t in pairs])
+        found.append(Artifact("dictionary", rel, {"src_lang": lang, "tgt_lang": PIVOT, "split": split,
+                                                  "pairs": len(pairs)}))
+    return found
+
+
+def _write_heldout(tmp: Path, world: World) -> list[Artifact]:
+    """Every held-out language: its space, its word vectors as a .vec.gz file (as one would download them),
+    its dictionaries to the pivot and its dev/test documents under heldout/<lang>/ (not under docs/)."""
+    cfg = world.config
+    found: list[Artifact] = []
+    for lang in cfg.heldout:
+        found.append(_space_artifact(tmp, world, lang))
+        words = [world.words[lang][int(c)] for c in world.order[lang]]
+        (tmp / "heldout").mkdir(exist_ok=True)
+        write_vec(tmp / "heldout" / f"{lang}.vec.gz", words, world.vectors[lang])
+        found.append(Artifact("vectors", f"heldout/{lang}.vec.gz", {"lang": lang, "words": len(words)}))
+        found += _dictionary_artifacts(tmp, world, lang)
+        counts = {}
+        for split, docs in documents(world, lang, cfg.heldout_docs, (_HELDOUT,)).items():
+            _write_lines(tmp / "heldout" / lang / f"{split}.jsonl", _jsonl(docs))
+            counts[split] = len(docs)
+        found.append(Artifact("dataset", "heldout", {"name": f"{NAME}-heldout", "langs": [lang],
+                                                     "counts": {lang: counts}, "labels": list(cfg.labels)}))
+    if cfg.heldout:
+        _write_lines(tmp / "heldout" / "README.md", [heldout_readme(cfg).encode()])
+    return found
+
+
+def heldout_readme(config: DemoConfig) -> str:
+    """The README.md of the held-out folder."""
+    langs = ", ".join(config.heldout)
+    docs = ", ".join(f"{n} {split}" for split, n in config.heldout_docs.items())
+    return f"""# Held-out languages of the {NAME} demo world: {langs}
+
+Languages made from the same concepts as the others but held out of training: they have no training
+documents and `cltc-data demo` prints no record for them, so a pipeline on its records never sees them.
+They are there to evaluate a trained model on a language it never saw (zero-shot).
+
+- `heldout/<lang>.vec.gz`: the word vectors, as a downloaded .vec file (also as the space `spaces/<lang>/`).
+- `dictionaries/<lang>-{PIVOT}.train.txt` and `.test.txt`: MUSE dictionaries to {PIVOT}, made like the others.
+- `heldout/<lang>/{{dev,test}}.jsonl`: labelled documents ({docs}).
+
+Every held-out file is drawn from random streams of its own, after the training languages: the files of the
+training languages are byte-identical with or without them. One command evaluates a model on one:
+
+    cltc-eval --model MODEL --data demo/heldout --vectors es=demo/heldout/es.vec.gz \\
+        --dict demo/dictionaries/es-en.train.txt --out runs/es
+"""
+
+
 def write_demo(out: str | Path, config: DemoConfig | None = None, force: bool = False) -> DemoResult:
     """Build the world and write the demo folder ``out`` atomically; returns what was written."""
     config = config or DemoConfig()
@@ -508,20 +628,9 @@ def write_demo(out: str | Path, config: DemoConfig | None = None, force: bool = 
     artifacts: list[Artifact] = []
     others = [lang for lang in config.langs if lang != PIVOT]
     with atomic_dir(out, force=force) as tmp:
-        for lang in config.langs:
-            rel = f"spaces/{lang}"
-            words = [world.words[lang][int(c)] for c in world.order[lang]]
-            (tmp / "spaces").mkdir(exist_ok=True)
-            sha = write_space(tmp / rel, [LangBlock(lang, words, world.vectors[lang])],
-                              extra={"synthetic": {"name": NAME, "tool": "cltc-data demo", **config.params()}})
-            artifacts.append(Artifact("space", rel, {"sha256": sha, "langs": [lang], "method": "demo",
-                                                     "params": config.params(), "inputs": []}))
+        artifacts += [_space_artifact(tmp, world, lang) for lang in config.langs]
         for lang in others:
-            for split, pairs in dictionary_pairs(world, lang, PIVOT).items():
-                rel = f"dictionaries/{lang}-{PIVOT}.{split}.txt"
-                _write_lines(tmp / rel, [f"{s} {t}\n".encode() for s, t in pairs])
-                artifacts.append(Artifact("dictionary", rel, {"src_lang": lang, "tgt_lang": PIVOT, "split": split,
-                                                              "pairs": len(pairs)}))
+            artifacts += _dictionary_artifacts(tmp, world, lang)
         for lang in others:
             rel = f"parallel/{lang}-{PIVOT}.jsonl"
             pairs = parallel_pairs(world, lang, PIVOT)
@@ -537,8 +646,8 @@ def write_demo(out: str | Path, config: DemoConfig | None = None, force: bool = 
                                                       "splits": list(SPLITS), "counts": counts,
                                                       "labels": list(config.labels)}))
         _write_lines(tmp / "README.md", [readme(config).encode()])
+        heldout = _write_heldout(tmp, world)
         for sub in tmp.rglob("*"):  # mkdtemp makes private folders; the demo is for everyone to read
             sub.chmod(0o755 if sub.is_dir() else 0o644)
         tmp.chmod(0o755)
-    return DemoResult(Path(out), artifacts)
-
+    return DemoResult(Path(out), artifacts, heldout)

@@ -262,6 +262,18 @@ def space_sha256(space: Space) -> str:
     return digest.hexdigest()
 
 
+def block_sha256(block: LangBlock) -> str:
+    """The fingerprint of one language block as ``write_space`` writes it: its ``words.txt`` lines, then its
+    float32 rows (a pivot's fingerprint: two spaces share a coordinate system only if their pivots match)."""
+    digest = hashlib.sha256()
+    for word in block.words:
+        digest.update(f"{block.lang}\t{word}\n".encode())
+    vectors = block.vectors
+    for start in range(0, len(vectors), 65536):
+        digest.update(np.ascontiguousarray(vectors[start:start + 65536], dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
 def merged_provenance(spaces: Sequence[Space]) -> list[dict[str, Any]]:
     """The records that produced the given spaces, each once, in order."""
     seen: dict[bytes, dict[str, Any]] = {}

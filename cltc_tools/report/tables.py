@@ -55,16 +55,18 @@ def is_zero_shot(record: dict[str, Any]) -> bool:
 
 
 def cells_from_records(records: Iterable[dict[str, Any]], zero_shot: bool = False) -> list[Cell]:
-    """Group metrics records by (arch, mode, test language, space); mono zero-shot runs only when asked."""
-    groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    """Group metrics records by (arch, mode, test language, space, train languages): the in-language runs, or
+    the zero-shot runs (mono or multi) when asked."""
+    groups: dict[tuple[str, str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         if r.get("kind") != "metrics":
             continue
         _check_metrics(r)
-        if r["mode"] == "mono" and is_zero_shot(r) != zero_shot:
+        if is_zero_shot(r) != zero_shot:
             continue
-        groups[(r["arch"], r["mode"], r["test_lang"], str(r.get("space_method") or "unknown"))].append(r)
-    return [_cell(key, rs) for key, rs in sorted(groups.items())]
+        trained = "+".join(r.get("train_langs", [])) if zero_shot else ""
+        groups[(r["arch"], r["mode"], r["test_lang"], str(r.get("space_method") or "unknown"), trained)].append(r)
+    return [_cell(key[:4], rs) for key, rs in sorted(groups.items())]
 
 
 def _cell(key: tuple[str, str, str, str], runs: list[dict[str, Any]]) -> Cell:
@@ -213,24 +215,42 @@ def spaces_table(cells: Sequence[Cell]) -> Table:
     return Table("Every embedding space", columns, rows)
 
 
+def in_language_cell(cells: Sequence[Cell], arch: str, space: str, lang: str) -> Cell | None:
+    """The model trained on ``lang`` alone that a zero-shot result is compared with: same architecture, the same
+    space if there is one, else any."""
+    mono = [c for c in cells if c.arch == arch and c.mode == "mono" and c.lang == lang and not is_zero_shot(c.runs[0])]
+    return next((c for c in mono if c.space == space), mono[0] if mono else None)
+
+
+def _zero_shot_text(cell: Cell, reference: Cell | None) -> str:
+    """Mean (± std over seeds); a zero-shot cell says so, with its gap to the in-language mono model if any."""
+    text = _fmt(cell.scores["macro_f1"], cell.stds["macro_f1"], cell.n_seeds)
+    if not is_zero_shot(cell.runs[0]):
+        return text
+    if reference is None:
+        return f"{text} (zero-shot)"
+    gap = cell.scores["macro_f1"] - reference.scores["macro_f1"]
+    where = "" if reference.space == cell.space else f" in {reference.space}"
+    return f"{text} (zero-shot, {gap:+.2f} vs mono{where})"
+
+
 def zero_shot_tables(records: Iterable[dict[str, Any]]) -> list[Table]:
-    """Train language(s) x test language macro-F1 of every mono model (diagonal: its own language), per arch and
-    space."""
-    groups: dict[tuple[str, str], dict[tuple[str, str], list[float]]] = defaultdict(lambda: defaultdict(list))
-    for r in records:
-        if r.get("kind") != "metrics" or r.get("mode") != "mono":
-            continue
-        _check_metrics(r)
-        key = (r["arch"], str(r.get("space_method") or "unknown"))
-        groups[key][("+".join(r.get("train_langs", [])), r["test_lang"])].append(100.0 * float(r["macro_f1"]))
+    """Train language(s) x test language macro-F1 (mean ± std over seeds) of every model, mono and multi, per
+    arch and space, for each arch and space with a zero-shot result (a test language the model was not trained
+    on); a zero-shot cell shows its gap to the mono model of the test language where there is one."""
+    records = [r for r in records if r.get("kind") == "metrics"]
+    cells = cells_from_records(records) + cells_from_records(records, zero_shot=True)
+    by_model: dict[tuple[str, str], dict[tuple[str, str], Cell]] = defaultdict(dict)
+    for cell in cells:
+        by_model[(cell.arch, cell.space)]["+".join(cell.runs[0].get("train_langs", [])), cell.lang] = cell
     tables = []
-    for (arch, space), values in sorted(groups.items()):
-        trains = sorted({t for t, _ in values}, key=_lang_order)
-        tests = sorted({t for _, t in values}, key=_lang_order)
-        if tests == trains and all(t == s for t, s in values):
-            continue  # no cross-language evaluation: nothing beyond the mono diagonal
-        rows = [{"train \\ test": t, **{s: (f"{np.mean(values[(t, s)]):.2f}" if (t, s) in values else "-")
-                                       for s in tests}} for t in trains]
+    for (arch, space), found in sorted(by_model.items()):
+        if not any(is_zero_shot(c.runs[0]) for c in found.values()):
+            continue  # no cross-language evaluation: nothing beyond the in-language results
+        trains = sorted({t for t, _ in found}, key=lambda t: (t.count("+"), _lang_order(t)))
+        tests = sorted({t for _, t in found}, key=_lang_order)
+        rows = [{"train \\ test": t, **{s: _zero_shot_text(found[(t, s)], in_language_cell(cells, arch, space, s))
+                                          if (t, s) in found else "-" for s in tests}} for t in trains]
         tables.append(Table(f"Zero-shot macro-F1, {arch}, space {space}", ["train \\ test", *tests], rows))
     return tables
 

@@ -140,3 +140,16 @@ def outcomes(docs: Sequence[Document], gold: list[int], pred: list[int]) -> dict
     document ids, so that two models' results on the same test set can be compared document by document."""
     ids = hashlib.sha256("\n".join(d.id for d in docs).encode()).hexdigest()
     return {"docs_sha256": ids, "gold": gold, "pred": pred}
+
+
+def untuned_warnings(config: dict[str, Any], langs: Sequence[str]) -> list[str]:
+    """A model whose embeddings were fine-tuned reads the languages it was not trained on through untuned rows of
+    the space, which its classifier never saw: zero-shot transfer fails (frozen embeddings transfer)."""
+    if not config.get("hparams", {}).get("fine_tune"):
+        return []
+    trained = list(config.get("train_langs", []))
+    unseen = [lang for lang in langs if lang not in trained]
+    if not unseen:
+        return []
+    return [(f"embeddings fine-tuned on {'+'.join(trained)}: {', '.join(unseen)} words keep their untuned vectors, "
+             "which the classifier never saw, so zero-shot results are unreliable (train with --freeze to transfer)")]

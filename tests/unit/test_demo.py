@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from pathlib import Path
@@ -53,6 +54,9 @@ def test_layout(demo_dirs):
     expected |= {f"dictionaries/{lang}-en.{split}.txt" for lang in OTHERS for split in ("train", "test")}
     expected |= {f"parallel/{lang}-en.jsonl" for lang in OTHERS}
     expected |= {f"docs/{lang}/{split}.jsonl" for lang in LANGS for split in SPLITS}
+    expected |= {f"spaces/es/{f}" for f in ("space.json", "words.txt", "vectors.npy")}
+    expected |= {f"dictionaries/es-en.{split}.txt" for split in ("train", "test")}
+    expected |= {"heldout/README.md", "heldout/es.vec.gz", "heldout/es/dev.jsonl", "heldout/es/test.jsonl"}
     assert names == expected
     assert "synthetic" in (root / "README.md").read_text()
     assert not list(root.parent.glob(".*tmp*")), "no temporary folder left behind"
@@ -153,7 +157,31 @@ def test_same_seed_same_bytes_other_seed_differs(demo_dirs, tmp_path):
     first, again, other = _files(demo_dirs(0)), _files(tmp_path / "again"), _files(demo_dirs(1))
     assert first == again
     assert set(first) == set(other)
-    assert all(first[name] != other[name] for name in first if name != "README.md")
+    assert all(first[name] != other[name] for name in first if not name.endswith("README.md"))
+
+
+# The sha256 of the "path sha256" lines of every file of the four-language world (seed 0, dim 64) as written
+# before the held-out language existed: adding it must leave every one of those files byte-identical.
+FOUR_LANGUAGE_WORLD = "d8296155ed0c98ba5f694ec540cb02f0001727e5ee3caa747059042c0e4fb228"
+
+
+def test_the_held_out_language_leaves_every_other_file_byte_identical(demo_dirs, tmp_path):
+    write_demo(tmp_path / "four", DemoConfig(heldout=()))
+    four, five = _files(tmp_path / "four"), _files(demo_dirs(0))
+    assert all(name.startswith(("heldout/", "spaces/es/", "dictionaries/es-")) for name in set(five) - set(four))
+    assert all(five[name] == data for name, data in four.items())
+    listing = "".join(f"{name} {hashlib.sha256(data).hexdigest()}\n" for name, data in sorted(four.items()))
+    assert hashlib.sha256(listing.encode()).hexdigest() == FOUR_LANGUAGE_WORLD
+
+
+def test_the_held_out_language_aligns_like_the_others_and_has_no_training_documents(demo_dirs):
+    root = demo_dirs(0)
+    assert not (root / "docs" / "es").exists() and not (root / "heldout" / "es" / "train.jsonl").exists()
+    docs = list(read_documents(root / "heldout" / "es" / "test.jsonl"))
+    assert len(docs) == 300 and {d.lang for d in docs} == {"es"} and {d.label for d in docs} <= set(LABELS)
+    es, en = open_space(root / "spaces" / "es"), open_space(root / "spaces" / "en")
+    pairs = read_dictionary(root / "dictionaries" / "es-en.train.txt").pairs
+    assert len(pairs) == 1500 and all(s in es.index("es") and t in en.index("en") for s, t in pairs)
 
 
 def test_refuses_existing_output(tmp_path):
