@@ -22,11 +22,12 @@ from cltc_tools.cli._common import (
 )
 from cltc_tools.datasets.labelled import load_split
 from cltc_tools.errors import InputError
-from cltc_tools.io.atomic import atomic_file
+from cltc_tools.io.atomic import atomic_file, check_output_file
 from cltc_tools.io.documents import document_to_json
-from cltc_tools.io.records import file_sha256, require_path
-from cltc_tools.io.space import open_space
-from cltc_tools.training.checkpoint import load_checkpoint
+from cltc_tools.io.names import resolved
+from cltc_tools.io.records import file_sha256, make_record, require_path
+from cltc_tools.io.space import Space, check_fingerprint, open_space
+from cltc_tools.training.checkpoint import Checkpoint, check_checkpoint_fingerprint, load_checkpoint, model_space_path
 from cltc_tools.training.evaluate import LangResult, evaluate
 
 TOOL = "cltc-eval"
@@ -45,23 +46,43 @@ By default a mono model is evaluated on its training language and a multi model 
 app = make_app("Evaluate text classifiers: one metrics record per (model, test language).", epilog=EPILOG)
 
 
-def models_to_eval(session: Session, models: list[Path]) -> list[Path]:
+def models_to_eval(session: Session, models: list[Path]) -> list[tuple[Path, str | None]]:
+    """(checkpoint, the sha256 its record holds or None) of every model to evaluate."""
     if models:
-        return models
+        return [(m, None) for m in models]
     records = session.of_kind("model")
     if not records and session.records:
         raise InputError(f"none of the {len(session.records)} records is a model record: give --model DIR", "<stdin>")
     if not records:
         raise InputError("no model given: use --model DIR or pipe model records on stdin")
-    return [require_path(r) for r in records]
+    return [(require_path(r), r["sha256"] if isinstance(r.get("sha256"), str) else None) for r in records]
+
+
+def space_for(session: Session, ckpt: Checkpoint, given: Path | None, verify: bool, force: bool) -> tuple[Path, Space]:
+    """The space to read vectors from: ``--space``, or the model's own (found from the checkpoint's folder and
+    checked against the fingerprint the checkpoint recorded for it)."""
+    if given is not None:
+        space = open_space(given)
+        if verify:
+            check_fingerprint(space, full=True, force=force)
+        return given, space
+    path = model_space_path(ckpt.path, ckpt.config)
+    space = open_space(path)
+    recorded = ckpt.config["space"]
+    problem = check_fingerprint(space, recorded.get("sha256") or None, recorded.get("size"), verify, force,
+                                what="the checkpoint recorded")
+    if problem:
+        session.warn(f"{path}: {problem}")
+    return path, space
 
 
 def metrics_record(session: Session, model_path: Path, config: dict[str, Any], space_path: Path,
                    result: LangResult) -> dict[str, Any]:
     space = config["space"]
-    zero_shot = str(space_path) != space.get("path")
-    return session.record(
-        "metrics", model=str(model_path), arch=config["arch"], mode=config["mode"],
+    own = model_space_path(model_path, config)
+    zero_shot = str(space_path) != space.get("path") and resolved(space_path) != resolved(own)
+    return make_record(
+        "metrics", TOOL, model=str(model_path), arch=config["arch"], mode=config["mode"],
         train_langs=config["train_langs"], test_lang=result.lang,
         space_method=space.get("name", space.get("method")), space=str(space_path), zero_shot_space=zero_shot,
         seed=config.get("seed"), **result.metrics,
@@ -85,6 +106,8 @@ def main_command(
     space: Annotated[Optional[Path], typer.Option("--space", help="Space to read word vectors from "
                                                   "(default: the model's own).")] = None,
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Write predictions JSONL.")] = None,
+    verify: Annotated[bool, typer.Option("--verify", help="Recompute the content hash of each space and compare "
+                                         "it (default: the sha256 field of space.json and the size).")] = False,
     device: Device = DEVICE_DEFAULT,
     force: Force = False,
     quiet: Quiet = False,
@@ -93,22 +116,30 @@ def main_command(
     session = Session(TOOL, quiet)
     if not data and not test:
         raise InputError("no test data: use --data DIR or --test FILE")
+    if predictions:
+        check_output_file(predictions, force)  # before the work, not after the metrics are printed
     chosen = parse_langs(langs)
     docs = load_split(data, test or [], split, None)
     if not docs:
         raise InputError("no test documents")
     rows: list[dict[str, Any]] = []
-    for model_path in models_to_eval(session, list(model or [])):
+    records: list[dict[str, Any]] = []  # emitted once every output exists
+    for model_path, expected in models_to_eval(session, list(model or [])):
         ckpt = load_checkpoint(model_path)
+        if expected:
+            problem = check_checkpoint_fingerprint(model_path, expected, force)
+            if problem:
+                session.warn(f"{model_path}: {problem}")
         config = ckpt.config
-        space_path = space or Path(config["space"]["path"])
+        space_path, space_ = space_for(session, ckpt, space, verify, force)
         target = chosen or (config["train_langs"] if config["mode"] == "mono" else None)
         subset = [d for d in docs if target is None or d.lang in target]
         if not subset:
             source = test[0] if test and len(test) == 1 else (data if not test else None)
             raise InputError(f"no test documents in language(s) {','.join(target or [])}", source)
-        for result in evaluate(ckpt, open_space(space_path), subset, device):
+        for result in evaluate(ckpt, space_, subset, device):
             rec = metrics_record(session, model_path, config, space_path, result)
+            records.append(rec)
             session.log(f"{TOOL}: {model_path} on {result.lang}: macro-F1 {rec['macro_f1'] * 100:.2f} "
                         f"P {rec['macro_precision'] * 100:.2f} R {rec['macro_recall'] * 100:.2f} (n={rec['n']})")
             if result.unseen_labels:
@@ -117,7 +148,10 @@ def main_command(
                         for d, p in zip(result.docs, result.predicted))
     if predictions:
         write_predictions(predictions, rows, force)
-        session.record("predictions", path=str(predictions), sha256=file_sha256(predictions), n=len(rows))
+        records.append(make_record("predictions", TOOL, path=str(predictions), sha256=file_sha256(predictions),
+                                   n=len(rows)))
+    for rec in records:
+        session.emit(rec)
 
 
 def main() -> None:
