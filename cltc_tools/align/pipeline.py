@@ -26,7 +26,7 @@ from cltc_tools.align.registry import METHODS
 from cltc_tools.align.translation import TranslationScores, pick_device, word_translation
 from cltc_tools.errors import InputError
 from cltc_tools.io.atomic import check_writable
-from cltc_tools.io.dictionaries import Dictionary, read_dictionary
+from cltc_tools.io.dictionaries import Dictionary, read_dictionary_spec
 from cltc_tools.io.records import SpaceArtifact, file_sha256, make_record
 from cltc_tools.io.space import LangBlock, Space, merged_provenance, open_space, space_sha256, write_space
 
@@ -81,7 +81,7 @@ def training_pairs(sources: Sequence[str | Path], spaces: dict[str, Space], pivo
                                                      identical_max))
                       for lang, space in spaces.items() if lang != pivot]
             continue
-        found.append(require_usable(_oriented(read_dictionary(source), spaces, pivot)))
+        found.append(require_usable(_oriented(read_dictionary_spec(source), spaces, pivot)))
     return found
 
 
@@ -120,7 +120,7 @@ def evaluation_pairs(paths: Sequence[str | Path], spaces: dict[str, Space]) -> l
     """Index pairs of the evaluation dictionaries (any two languages of the output space)."""
     found = []
     for path in evaluation_files(paths, list(spaces)):
-        dictionary = read_dictionary(path)
+        dictionary = read_dictionary_spec(path)
         for lang in (dictionary.src_lang, dictionary.tgt_lang):
             if lang not in spaces:
                 raise InputError(f"language {lang!r} is not in the aligned space", path)
