@@ -26,6 +26,7 @@ from cltc_tools.text.tokenize import STYLES, Tokenizer
 from cltc_tools.training.checkpoint import export_tuned_space
 from cltc_tools.training.distributed import context_from_env, shutdown
 from cltc_tools.training.inputs import (
+    MAX_LABELS,
     check_auxiliary_options,
     check_training_plan,
     model_root,
@@ -94,6 +95,8 @@ def train(
         "--max-train-docs", help="Low-data regime: at most N training documents (stratified by label).")] = None,
     export_space: Annotated[Optional[Path], typer.Option(
         "--export-space", help="Also write each model's tuned embeddings as a space under this folder.")] = None,
+    max_labels: Annotated[int, typer.Option("--max-labels", min=2, help="Refuse training data with more distinct "
+                                            "labels (ids or free text as labels).")] = MAX_LABELS,
     verify: Annotated[bool, typer.Option("--verify", help="Recompute each space's content hash and compare it with "
                                          "space.json and the space record (default: sha256 field and size).")]
     = False,
@@ -130,7 +133,7 @@ def train(
     spaces = training_spaces(list(space or []), session.of_kind("space"), len(session.records), verify, force, checks)
     for warning in checks:
         session.warn(warning)
-    check_training_plan(data_, groups_for_mode(mode, data_.train), spaces)
+    check_training_plan(data_, groups_for_mode(mode, data_.train), spaces, max_labels)
     hook = (lambda e: session.log(f"  epoch {e['epoch']:3d}  loss {e['loss']:.4f}  dev macro-F1 "
                                   f"{e['dev_macro_f1']:.4f}  best {e['best']:.4f}")) if verbose else None
     for sp, record in spaces:

@@ -66,10 +66,19 @@ def training_data(data: Path | None, train_files: Sequence[Path], dev_files: Seq
     return TrainingData(train, dev, warnings, files)
 
 
+MAX_LABELS = 10_000  # more distinct labels is a label column of ids or free text, not a classification task
+
+
 def check_training_plan(data: TrainingData, groups: Sequence[Sequence[str]],
-                        spaces: Sequence[tuple[Space, dict[str, Any] | None]]) -> None:
+                        spaces: Sequence[tuple[Space, dict[str, Any] | None]], max_labels: int = MAX_LABELS) -> None:
     """Every model's data and space checked before the first model is trained, so that a run does not stop
-    after some models with an error about the next one (mono training: one model per language)."""
+    after some models with an error about the next one (mono training: one model per language); more than
+    ``max_labels`` distinct labels is refused (``--max-labels`` raises the limit)."""
+    n_labels = len({str(d.label) for d in data.train})
+    if n_labels > max_labels:
+        raise InputError(f"the training documents have {n_labels} distinct labels, more than --max-labels "
+                         f"{max_labels} (a column of ids or free text as the label?); raise --max-labels to train "
+                         "anyway", ", ".join(str(p) for p in data.train_files) or None)
     for langs in groups:
         labels = {str(d.label) for d in data.train if d.lang in langs}
         if len(labels) < 2:
