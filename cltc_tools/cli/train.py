@@ -136,9 +136,9 @@ def train(
     check_training_plan(data_, groups_for_mode(mode, data_.train), spaces, max_labels)
     hook = (lambda e: session.log(f"  epoch {e['epoch']:3d}  loss {e['loss']:.4f}  dev macro-F1 "
                                   f"{e['dev_macro_f1']:.4f}  best {e['best']:.4f}")) if verbose else None
-    for sp, record in spaces:
-        info = space_info(sp, record)
-        root = model_root(out, info, len(spaces) > 1)
+    infos = [space_info(sp, record) for sp, record in spaces]
+    roots = [model_root(out, info, len(spaces) > 1) for info in infos]  # every name checked before any training
+    for (sp, _), info, root in zip(spaces, infos, roots):
         session.log(f"{TOOL}: {arch} {mode} on space {info['name']} ({sp.path})")
         for model in train_models(sp, info, data_.train, data_.dev, settings, root, force, hook):
             c = model.config
