@@ -26,7 +26,7 @@ from cltc_tools.align.registry import METHODS
 from cltc_tools.align.translation import TranslationScores, pick_device, word_translation
 from cltc_tools.errors import InputError
 from cltc_tools.io.atomic import check_writable
-from cltc_tools.io.dictionaries import Dictionary, read_dictionary_spec
+from cltc_tools.io.dictionaries import Dictionary, parse_dictionary_spec, read_dictionary_spec
 from cltc_tools.io.records import SpaceArtifact, file_sha256, make_record
 from cltc_tools.io.space import LangBlock, Space, merged_provenance, open_space, space_sha256, write_space
 
@@ -193,7 +193,8 @@ def align_spaces(spaces: Sequence[str | Path | Space], out: str | Path, *, pivot
     rows = rows_by_language(pairs, order, pivot, spec.needs_dict)
     tests = evaluation_pairs(eval_dicts, table)
     sources = [str(d) for d in dicts]
-    inputs = ([space_sha256(s) for s in opened] + [file_sha256(d) for d in sources if d != IDENTICAL]
+    inputs = ([space_sha256(s) for s in opened]
+              + [file_sha256(parse_dictionary_spec(d)[0]) for d in sources if d != IDENTICAL]
               + constraint_inputs(params))
     problem = Problem(pivot, order, {lang: normalize(table[lang].lang_vectors(lang), params["normalize"])
                                      for lang in order},
