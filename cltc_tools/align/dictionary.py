@@ -25,6 +25,7 @@ class IndexPairs:
     missing: int
     src_words: int
     source: str
+    malformed: int = 0  # dictionary lines without exactly two fields (skipped)
 
     def __len__(self) -> int:
         return len(self.src)
@@ -43,7 +44,7 @@ def index_pairs(dictionary: Dictionary, src_index: Mapping[str, int], tgt_index:
     rows = np.array(list(seen), dtype=np.int64).reshape(-1, 2)
     distinct = len({src for src, _ in dictionary.pairs})
     return IndexPairs(dictionary.src_lang, dictionary.tgt_lang, rows[:, 0], rows[:, 1], len(dictionary.pairs),
-                      missing, distinct, dictionary.path)
+                      missing, distinct, dictionary.path, dictionary.malformed)
 
 
 def identical_pairs(src_lang: str, tgt_lang: str, src_words: Sequence[str], tgt_index: Mapping[str, int],

@@ -27,7 +27,7 @@ from cltc_tools.align.registry import METHODS
 from cltc_tools.align.translation import SpacePair, TranslationScores, pick_device, translation_scores, unit_rows
 from cltc_tools.errors import InputError
 from cltc_tools.io.atomic import check_writable
-from cltc_tools.io.dictionaries import Dictionary, read_dictionary
+from cltc_tools.io.dictionaries import Dictionary, parse_dictionary_spec, read_dictionary_spec
 from cltc_tools.io.records import SpaceArtifact, file_sha256, make_record
 from cltc_tools.io.space import LangBlock, Space, merged_provenance, open_space, space_sha256, write_space
 
@@ -82,7 +82,7 @@ def training_pairs(sources: Sequence[str | Path], spaces: dict[str, Space], pivo
                                                      identical_max))
                       for lang, space in spaces.items() if lang != pivot]
             continue
-        found.append(require_usable(_oriented(read_dictionary(source), spaces, pivot)))
+        found.append(require_usable(_oriented(read_dictionary_spec(source), spaces, pivot)))
     return found
 
 
@@ -121,7 +121,7 @@ def evaluation_pairs(paths: Sequence[str | Path], spaces: dict[str, Space]) -> l
     """Index pairs of the evaluation dictionaries (any two languages of the output space)."""
     found = []
     for path in evaluation_files(paths, list(spaces)):
-        dictionary = read_dictionary(path)
+        dictionary = read_dictionary_spec(path)
         for lang in (dictionary.src_lang, dictionary.tgt_lang):
             if lang not in spaces:
                 raise InputError(f"language {lang!r} is not in the aligned space", path)
@@ -194,7 +194,8 @@ def align_spaces(spaces: Sequence[str | Path | Space], out: str | Path, *, pivot
     rows = rows_by_language(pairs, order, pivot, spec.needs_dict)
     tests = evaluation_pairs(eval_dicts, table)
     sources = [str(d) for d in dicts]
-    inputs = ([space_sha256(s) for s in opened] + [file_sha256(d) for d in sources if d != IDENTICAL]
+    inputs = ([space_sha256(s) for s in opened]
+              + [file_sha256(parse_dictionary_spec(d)[0]) for d in sources if d != IDENTICAL]
               + constraint_inputs(params))
     problem = Problem(pivot, order, {lang: normalize(table[lang].lang_vectors(lang), params["normalize"])
                                      for lang in order},

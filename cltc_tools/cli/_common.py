@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import signal
@@ -151,7 +152,9 @@ def cli_errors(tool: str) -> Callable[[F], F]:
             except BrokenPipeError:
                 _silence_stdout()
                 raise typer.Exit(0) from None
-            except (CLTCError, OSError, MemoryError, RuntimeError, ValueError) as err:
+            except OSError as err:
+                _fail(tool, _disk_full(err) or err, debug, 1)
+            except (CLTCError, MemoryError, RuntimeError, ValueError) as err:
                 _fail(tool, err, debug, 1)
             except Exception as err:  # a bug, not the user's fault: still one line, the traceback with --debug
                 _fail(tool, err, debug, 1, internal=True)
@@ -183,6 +186,30 @@ def _fail(tool: str, err: BaseException, debug: bool, status: int, internal: boo
     raise typer.Exit(status) from None
 
 
+_DISK_FULL = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
+              errno.EFBIG: "file too large (file size limit, ulimit -f)"}
+
+
+def _disk_full(err: OSError) -> CLTCError | None:
+    """A full disk, quota or file size limit as one clear line (the outputs' temporaries are already removed)."""
+    if err.errno not in _DISK_FULL:
+        return None
+    where = f" while writing {err.filename}" if err.filename else ""
+    return CLTCError(f"{_DISK_FULL[err.errno]}{where}: nothing was written (partial outputs removed); free space "
+                     "or write elsewhere with --out")
+
+
+def _stdout_closed() -> bool:
+    """Started with standard output closed (``>&-``): Python then has no sys.stdout."""
+    if sys.stdout is None:
+        return True
+    try:
+        os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        return True
+    return False
+
+
 def _silence_stdout() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -195,6 +222,13 @@ def run(app: typer.Typer) -> None:
     """Entry point of a console script: default SIGPIPE, so ``| head`` ends quietly."""
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    if hasattr(signal, "SIGXFSZ"):  # over ``ulimit -f`` a write fails with EFBIG (a message) instead of a core dump
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    if _stdout_closed():  # every command writes records: refuse before any work rather than lose them
+        tool = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "cltc"
+        print(f"{tool}: error: standard output is closed, so the records would be lost: redirect it "
+              "(> records.jsonl, or > /dev/null to discard them)", file=sys.stderr)
+        raise SystemExit(1)
     app()
 
 

@@ -74,7 +74,8 @@ def _opt(*names: str, help: str, **kwargs: Any) -> Any:
 Out = Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Output space directory.")]
 Dicts = Annotated[list[str] | None, _opt(
     "--dict", metavar="FILE|identical",
-    help="Training dictionary, a MUSE file named like de-en.0-5000.txt, or 'identical'. Repeatable.")]
+    help="Training dictionary: a MUSE file named like de-en.0-5000.txt, SRC-TGT=FILE for other names, or "
+         "'identical'. Repeatable.")]
 Method = Annotated[str, typer.Option("--method", "-m", metavar="NAME",
                                      help=f"Alignment method: {', '.join(METHODS.names())}.")]
 Preset = Annotated[str | None, _opt(
@@ -277,6 +278,8 @@ def report(session: Session, result: AlignResult) -> None:
     """Dictionary use, fit and P@k lines on stderr; the space record, then one record per evaluation, on stdout."""
     for pairs in result.dictionaries:
         lost = f", {pairs.missing} with a word missing from the spaces" if pairs.missing else ""
+        if pairs.malformed:
+            session.warn(f"{pairs.source}: {pairs.malformed} malformed line(s) skipped (not two fields)")
         session.log(f"{pairs.source}: {len(pairs)} {pairs.src_lang}-{pairs.tgt_lang} pairs of {pairs.pairs}{lost}")
     for line in fit_lines(result):
         session.log(line)

@@ -80,6 +80,9 @@ def import_command(
     fmt: Annotated[ImportFormat, typer.Option("--format", help="Input format; auto detects it.")] = ImportFormat.auto,
     max_vocab: Annotated[Optional[int], typer.Option(
         "--max-vocab", min=1, help="Keep the first N distinct words of each file.")] = None,
+    skip_bad_rows: Annotated[bool, typer.Option(
+        "--skip-bad-rows", help="Skip and count .vec rows without exactly D values (default: file:line error).")]
+    = False,
     force: Force = False,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -91,8 +94,11 @@ def import_command(
     def report(info: ImportedLang, dim: int) -> None:
         dups = f", {info.duplicates} duplicate(s) skipped" if info.duplicates else ", no duplicates"
         session.log(f"{TOOL}: {info.lang}: {info.words} words, dim {dim}{dups} ({info.format}: {info.source})")
+        if info.bad_rows:
+            session.warn(f"{info.source}: {info.bad_rows} row(s) without {dim} values skipped "
+                         f"(first at line {info.first_bad_line})")
 
-    result = import_vectors(sources, out, fmt.value, max_vocab, force, on_lang=report)
+    result = import_vectors(sources, out, fmt.value, max_vocab, force, on_lang=report, skip_bad_rows=skip_bad_rows)
     session.log(f"{TOOL}: wrote space {result.path} ({sum(x.words for x in result.langs)} rows, dim {result.dim})")
     session.record("space", **result.record_fields())
 

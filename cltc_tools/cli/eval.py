@@ -11,10 +11,12 @@ import typer
 from cltc_tools.cli._common import DEVICE_DEFAULT, Debug, Device, Quiet, Session, cli_errors, make_app, parse_langs, run
 from cltc_tools.datasets.labelled import load_split
 from cltc_tools.errors import InputError
-from cltc_tools.io.atomic import atomic_file
+from cltc_tools.io.atomic import atomic_file, check_output_file
 from cltc_tools.io.documents import document_to_json
+from cltc_tools.io.names import resolved
 from cltc_tools.io.records import file_sha256, make_record, require_path
-from cltc_tools.training.checkpoint import load_checkpoint
+from cltc_tools.io.space import Space, check_fingerprint, open_space
+from cltc_tools.training.checkpoint import Checkpoint, check_checkpoint_fingerprint, load_checkpoint, model_space_path
 from cltc_tools.training.evaluate import LangResult, evaluate, untuned_warnings
 from cltc_tools.training.new_language import EvalSpace, evaluation_space, parse_vectors
 
@@ -46,23 +48,43 @@ By default a mono model is evaluated on its training language and a multi model 
 app = make_app("Evaluate text classifiers: one metrics record per (model, test language).", epilog=EPILOG)
 
 
-def models_to_eval(session: Session, models: list[Path]) -> list[Path]:
+def models_to_eval(session: Session, models: list[Path]) -> list[tuple[Path, str | None]]:
+    """(checkpoint, the sha256 its record holds or None) of every model to evaluate."""
     if models:
-        return models
+        return [(m, None) for m in models]
     records = session.of_kind("model")
     if not records and session.records:
         raise InputError(f"none of the {len(session.records)} records is a model record: give --model DIR", "<stdin>")
     if not records:
         raise InputError("no model given: use --model DIR or pipe model records on stdin")
-    return [require_path(r) for r in records]
+    return [(require_path(r), r["sha256"] if isinstance(r.get("sha256"), str) else None) for r in records]
+
+
+def space_for(session: Session, ckpt: Checkpoint, given: Path | None, verify: bool, force: bool) -> tuple[Path, Space]:
+    """The space to read vectors from: ``--space``, or the model's own (found from the checkpoint's folder and
+    checked against the fingerprint the checkpoint recorded for it)."""
+    if given is not None:
+        space = open_space(given)
+        if verify:
+            check_fingerprint(space, full=True, force=force)
+        return given, space
+    path = model_space_path(ckpt.path, ckpt.config)
+    space = open_space(path)
+    recorded = ckpt.config["space"]
+    problem = check_fingerprint(space, recorded.get("sha256") or None, recorded.get("size"), verify, force,
+                                what="the checkpoint recorded")
+    if problem:
+        session.warn(f"{path}: {problem}")
+    return path, space
 
 
 def metrics_record(session: Session, model_path: Path, config: dict[str, Any], space_path: Path,
                    result: LangResult) -> dict[str, Any]:
     space = config["space"]
-    zero_shot = str(space_path) != space.get("path")
-    return session.record(
-        "metrics", model=str(model_path), arch=config["arch"], mode=config["mode"],
+    own = model_space_path(model_path, config)
+    zero_shot = str(space_path) != space.get("path") and resolved(space_path) != resolved(own)
+    return make_record(
+        "metrics", TOOL, model=str(model_path), arch=config["arch"], mode=config["mode"],
         train_langs=config["train_langs"], test_lang=result.lang,
         space_method=space.get("name", space.get("method")), space=str(space_path), zero_shot_space=zero_shot,
         seed=config.get("seed"), **result.metrics,
@@ -103,6 +125,8 @@ def main_command(
     eval_dicts: EvalDicts = None,
     out: SpacesOut = None,
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Write predictions JSONL.")] = None,
+    verify: Annotated[bool, typer.Option("--verify", help="Recompute the content hash of each space and compare "
+                                         "it (default: the sha256 field of space.json and the size).")] = False,
     device: Device = DEVICE_DEFAULT,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite existing outputs; evaluate in a --space "
                                         "whose coordinates differ from the model's.")] = False,
@@ -112,20 +136,29 @@ def main_command(
     session = Session(TOOL, quiet, read_stdin=not model)
     if not data and not test:
         raise InputError("no test data: use --data DIR or --test FILE")
+    if predictions:
+        check_output_file(predictions, force)  # before the work, not after the metrics are printed
     chosen, new_vectors = parse_langs(langs), parse_vectors(vectors or [])
     docs = load_split(data, test or [], split, None)
     if not docs:
         raise InputError("no test documents")
     rows: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []  # emitted once every output exists
     prepared: dict[Path, EvalSpace] = {}
-    for model_path in models_to_eval(session, list(model or [])):
+    for model_path, expected in models_to_eval(session, list(model or [])):
         ckpt = load_checkpoint(model_path)
+        if expected:
+            problem = check_checkpoint_fingerprint(model_path, expected, force)
+            if problem:
+                session.warn(f"{model_path}: {problem}")
         config = ckpt.config
-        where = Path(str(space or config["space"]["path"]))
-        if where not in prepared:
-            prepared[where] = evaluation_space(config, space, new_vectors, dicts or [], eval_dicts or [], out,
-                                               force, device, session.progress)
-            report_steps(session, prepared[where])
+        space_path, space_ = space_for(session, ckpt, space, verify, force)
+        if space_path not in prepared:
+            prepared[space_path] = evaluation_space(config, space_, new_vectors, dicts or [], eval_dicts or [],
+                                                    out, force, device, session.progress,
+                                                    trained_path=model_space_path(model_path, config))
+            records += step_records(session, prepared[space_path])
+        space_ = prepared[space_path].space
         target = chosen or (config["train_langs"] if config["mode"] == "mono" else None)
         subset = [d for d in docs if target is None or d.lang in target]
         if not subset:
@@ -133,35 +166,43 @@ def main_command(
             raise InputError(f"no test documents in language(s) {','.join(target or [])}", source)
         for warning in untuned_warnings(config, sorted({d.lang for d in subset})):
             session.warn(f"{model_path}: {warning}")
-        for result in evaluate(ckpt, prepared[where].space, subset, device):
-            rows += report_result(session, model_path, config, prepared[where].space.path, result)
+        for result in evaluate(ckpt, space_, subset, device):
+            rec, doc_rows = report_result(session, model_path, config, space_.path, result)
+            records.append(rec)
+            rows += doc_rows
     if predictions:
         write_predictions(predictions, rows, force)
-        session.record("predictions", path=str(predictions), sha256=file_sha256(predictions), n=len(rows))
+        records.append(make_record("predictions", TOOL, path=str(predictions), sha256=file_sha256(predictions),
+                                   n=len(rows)))
+    for rec in records:
+        session.emit(rec)
 
 
-def report_steps(session: Session, prepared: EvalSpace) -> None:
-    """The records of the import and alignment steps (as cltc-embed and cltc-align print them), and notes."""
+def step_records(session: Session, prepared: EvalSpace) -> list[dict[str, Any]]:
+    """The records of the import and alignment steps (as cltc-embed and cltc-align print them); notes on stderr."""
     for note in prepared.notes:
         session.warn(note)
+    records = []
     for tool, kind, fields in prepared.steps:
-        session.emit(make_record(kind, tool, **fields))
+        records.append(make_record(kind, tool, **fields))
         if kind == "space":
             session.log(f"{TOOL}: {tool} wrote space {fields['path']} ({', '.join(fields['langs'])})")
         else:
             session.log(f"{TOOL}: {fields['src_lang']}-{fields['tgt_lang']} word translation: CSLS P@1 "
                         f"{fields['csls']['p@1']:.2f}, NN P@1 {fields['nn']['p@1']:.2f}")
+    return records
 
 
 def report_result(session: Session, model_path: Path, config: dict[str, Any], space_path: Path,
-                  result: LangResult) -> list[dict[str, Any]]:
-    """The metrics record and line of one test language; its prediction rows."""
+                  result: LangResult) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The metrics record and line of one test language, and its prediction rows."""
     rec = metrics_record(session, model_path, config, space_path, result)
     session.log(f"{TOOL}: {model_path} on {result.lang}: macro-F1 {rec['macro_f1'] * 100:.2f} "
                 f"P {rec['macro_precision'] * 100:.2f} R {rec['macro_recall'] * 100:.2f} (n={rec['n']})")
     if result.unseen_labels:
         session.warn(f"{result.lang}: labels never seen in training: {', '.join(result.unseen_labels)}")
-    return [{**document_to_json(d), "pred": p, "model": str(model_path)} for d, p in zip(result.docs, result.predicted)]
+    return rec, [{**document_to_json(d), "pred": p, "model": str(model_path)}
+                 for d, p in zip(result.docs, result.predicted)]
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from cltc_tools.cli._common import Debug, Force, Quiet, Seed, Session, cli_errors, make_app, run
-from cltc_tools.io.atomic import atomic_file
+from cltc_tools.io.atomic import atomic_file, check_output_file
 from cltc_tools.io.records import numbered_record_files
 from cltc_tools.report.build import report_text
 from cltc_tools.report.plots import gain_figure, translation_figure
@@ -48,6 +48,9 @@ def report(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
+    figures = [plot / "gain.png", plot / "translation.png"] if plot else []
+    for target in ([out] if out else []) + figures:  # before the work; figures are replaced only with --force
+        check_output_file(target, force)
     numbered = (numbered_record_files(files) if files
                 else [("<stdin>", n, r) for n, r in Session.read_stdin_numbered_records()])
     where = str(files[0]) if files and len(files) == 1 else ("<stdin>" if not files else None)
@@ -59,8 +62,8 @@ def report(
         typer.echo(text, nl=False)
     if plot:
         plot.mkdir(parents=True, exist_ok=True)
-        gain_figure(long_rows, plot / "gain.png")
-        translation_figure(translation_table(records).rows, plot / "translation.png")
+        gain_figure(long_rows, figures[0])
+        translation_figure(translation_table(records).rows, figures[1])
 
 
 def main() -> None:

@@ -26,13 +26,16 @@ from cltc_tools.text.tokenize import STYLES, Tokenizer
 from cltc_tools.training.checkpoint import export_tuned_space
 from cltc_tools.training.distributed import context_from_env, shutdown
 from cltc_tools.training.inputs import (
+    MAX_LABELS,
     check_auxiliary_options,
+    check_training_plan,
+    model_root,
     sentence_pairs,
     space_info,
     training_data,
     training_spaces,
 )
-from cltc_tools.training.loop import TrainSettings, train_models
+from cltc_tools.training.loop import TrainSettings, groups_for_mode, train_models
 from cltc_tools.training.models import ARCHS
 from cltc_tools.training.models.registry import EMBEDDING_MODES
 
@@ -101,6 +104,11 @@ def train(
         "--max-train-docs", help="Low-data regime: at most N training documents (stratified by label).")] = None,
     export_space: Annotated[Optional[Path], typer.Option(
         "--export-space", help="Also write each model's tuned embeddings as a space under this folder.")] = None,
+    max_labels: Annotated[int, typer.Option("--max-labels", min=2, help="Refuse training data with more distinct "
+                                            "labels (ids or free text as labels).")] = MAX_LABELS,
+    verify: Annotated[bool, typer.Option("--verify", help="Recompute each space's content hash and compare it with "
+                                         "space.json and the space record (default: sha256 field and size).")]
+    = False,
     resume: Annotated[bool, typer.Option("--resume", help="Keep finished models; continue interrupted runs from "
                                          "their last epoch snapshot.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every epoch on stderr.")] = False,
@@ -132,12 +140,16 @@ def train(
     pair_files = list(parallel or []) or [require_path(r) for r in session.of_kind("corpus")]
     pairs = sentence_pairs(pair_files, max_pairs) if spec.auxiliary else []
     settings = TrainSettings(arch, mode, hparams, seed, Tokenizer(tokenizer, lowercase), device, resume, ctx, pairs)
-    spaces = training_spaces(list(space or []), session.of_kind("space"), len(session.records))
+    checks: list[str] = []
+    spaces = training_spaces(list(space or []), session.of_kind("space"), len(session.records), verify, force, checks)
+    for warning in checks:
+        session.warn(warning)
+    check_training_plan(data_, groups_for_mode(mode, data_.train), spaces, max_labels)
     hook = (lambda e: session.log(f"  epoch {e['epoch']:3d}  loss {e['loss']:.4f}  dev macro-F1 "
                                   f"{e['dev_macro_f1']:.4f}  best {e['best']:.4f}")) if verbose else None
-    for sp, record in spaces:
-        info = space_info(sp, record)
-        root = out / info["name"] if len(spaces) > 1 else out
+    infos = [space_info(sp, record) for sp, record in spaces]
+    roots = [model_root(out, info, len(spaces) > 1) for info in infos]  # every name checked before any training
+    for (sp, _), info, root in zip(spaces, infos, roots):
         session.log(f"{TOOL}: {arch} {mode} on space {info['name']} ({sp.path})")
         for model in train_models(sp, info, data_.train, data_.dev, settings, root, force, hook):
             c = model.config

@@ -23,12 +23,12 @@ import orjson
 
 from cltc_tools.errors import InputError, OutputExistsError
 from cltc_tools.io.documents import Document, document_to_json
+from cltc_tools.io.names import check_lang, path_under, resolved
 from cltc_tools.io.records import file_sha256
 
 SPLITS = ("train", "dev", "test")
 
-_LANG = re.compile(r"^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*$")
-_SPLIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_SPLIT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", re.ASCII)
 
 # Language names used in the file and folder names of MLDoc, RCV2, xlm-t and SIB-200 (FLORES codes).
 LANGUAGE_NAMES: dict[str, str] = {
@@ -43,15 +43,8 @@ SPLIT_NAMES: dict[str, str] = {"train": "train", "dev": "dev", "val": "dev", "va
                                "validation": "dev", "test": "test"}
 
 
-def check_lang(lang: str, path: str | Path | None = None, line: int | None = None) -> str:
-    """A language tag usable as a folder name (ISO 639-1 code or BCP-47 tag)."""
-    if not _LANG.match(lang):
-        raise InputError(f"not a language code: {lang!r} (expected e.g. en, de, pt-BR)", path, line)
-    return lang
-
-
 def check_split(split: str) -> str:
-    if not _SPLIT.match(split):
+    if not _SPLIT.fullmatch(split):
         raise InputError(f"not a split name: {split!r} (expected e.g. train, dev, test)")
     return split
 
@@ -193,13 +186,14 @@ class MultiFileWriter:
         self._open: dict[Path, tuple[Path, IO[bytes]]] = {}
         self._made_dirs: list[Path] = []
 
-    def handle(self, target: Path) -> IO[bytes]:
-        if target in self._open:
-            return self._open[target][1]
+    def handle(self, given: Path) -> IO[bytes]:
+        if given in self._open:
+            return self._open[given][1]
+        target = resolved(given)  # checked and written where the kernel will put it (``new/../keep``)
         if target.is_dir():
-            raise InputError("is a directory, expected a file name", target)
-        if target.exists() and not self.force:
-            raise OutputExistsError(target)
+            raise InputError("is a directory, expected a file name", given)
+        if os.path.lexists(target) and not self.force:
+            raise OutputExistsError(given)
         missing = []
         parent = target.parent
         while not parent.exists():
@@ -211,7 +205,7 @@ class MultiFileWriter:
         self._made_dirs.extend(reversed(missing))
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
         handle = os.fdopen(fd, "wb")
-        self._open[target] = (Path(name), handle)
+        self._open[given] = (Path(name), handle)
         return handle
 
     @property
@@ -228,7 +222,7 @@ class MultiFileWriter:
             handle.close()
             os.chmod(tmp, 0o644)
         for target, (tmp, _) in self._open.items():
-            os.replace(tmp, target)
+            os.replace(tmp, resolved(target))
         targets = list(self._open)
         self._open.clear()
         self._made_dirs.clear()
@@ -273,7 +267,7 @@ def check_out(out: Path) -> None:
 
 
 def target_of(out: Path, lang: str, split: str) -> Path:
-    return out if is_single_file(out) else out / lang / f"{split}.jsonl"
+    return out if is_single_file(out) else path_under(out, check_lang(lang), f"{split}.jsonl")
 
 
 EmptyReason = str | Callable[[], str] | None
@@ -319,7 +313,7 @@ def write_lines(
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     with multi_file_writer(force) as writer:
         for (lang, split), lines in sorted(groups.items()):
-            handle = writer.handle(out / lang / f"{split}.jsonl")
+            handle = writer.handle(path_under(out, check_lang(lang), f"{split}.jsonl"))
             for line in lines:
                 handle.write(line.rstrip(b"\r\n") + b"\n")
             counts[lang][split] += len(lines)

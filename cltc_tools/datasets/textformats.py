@@ -47,7 +47,7 @@ def mldoc_text(raw: str, path: Path, line_no: int) -> str:
     if _BYTES_LITERAL.match(raw):
         try:
             value = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError, RecursionError, MemoryError):  # a deep expression exhausts the parser
             raise InputError("malformed bytes literal b'...' in the text", path, line_no) from None
         if not isinstance(value, bytes):  # pragma: no cover - the pattern only matches bytes literals
             raise InputError("malformed bytes literal b'...' in the text", path, line_no)

@@ -8,7 +8,6 @@ transparent) and writes them as one space directory; ``export_space`` writes one
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,13 +15,13 @@ from typing import Any
 
 from cltc_tools.errors import InputError
 from cltc_tools.io.atomic import check_writable
+from cltc_tools.io.names import check_lang, is_lang
 from cltc_tools.io.records import file_sha256
 from cltc_tools.io.space import LangBlock, open_space, write_space
 from cltc_tools.io.vectors import FORMATS, detect_format, read_vectors, write_vectors
 
 TOOL = "cltc-embed"
 EXPORT_FORMATS = ("vec", "word2vec")
-_LANG = re.compile(r"^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*$")
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,8 @@ class ImportedLang:
     format: str
     words: int
     duplicates: int
+    bad_rows: int = 0
+    first_bad_line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -65,13 +66,6 @@ class ExportResult:
     format: str
     words: int
     dim: int
-
-
-def check_lang(lang: str) -> str:
-    """A language code or BCP-47 tag (``de``, ``pt-BR``, ``zh_Hans``)."""
-    if not _LANG.match(lang):
-        raise InputError(f"not a language code: {lang!r} (expected e.g. de, en, pt-BR)")
-    return lang
 
 
 def pair_sources(files: Sequence[str], langs: Sequence[str]) -> list[Source]:
@@ -107,7 +101,7 @@ def _split_file_lang(text: str) -> tuple[Path, str | None]:
     if Path(text).exists() or ":" not in text:
         return Path(text), None
     head, _, tail = text.rpartition(":")
-    if head and _LANG.match(tail):
+    if head and is_lang(tail):
         return Path(head), tail
     return Path(text), None
 
@@ -119,50 +113,61 @@ def import_vectors(
     max_vocab: int | None = None,
     force: bool = False,
     on_lang: Callable[[ImportedLang, int], None] | None = None,
+    skip_bad_rows: bool = False,
 ) -> ImportResult:
     """Read each source (``fmt``: auto, vec, word2vec or bin) and write them as one space directory.
 
     ``max_vocab`` keeps the first N distinct words of each file (the most frequent, in fastText and word2vec
-    files). Duplicate tokens keep their first vector and are counted. ``on_lang(info, dim)`` is called after
-    each file is read.
+    files). Duplicate tokens keep their first vector and are counted. A .vec row without exactly D values is an
+    error, or with ``skip_bad_rows`` skipped and counted. ``on_lang(info, dim)`` is called after each file is read.
     """
     out = Path(out)
+    _check_import_options(sources, fmt, max_vocab)
+    check_writable(out, force)  # fail before the (long) reading, not after it
+    blocks: list[LangBlock] = []
+    infos: list[ImportedLang] = []
+    for source in sources:
+        block, info = _read_source(source, fmt, max_vocab, skip_bad_rows)
+        if blocks and block.vectors.shape[1] != blocks[0].vectors.shape[1]:
+            raise InputError(f"vectors have dimension {block.vectors.shape[1]}, but {sources[0].path} has "
+                             f"{blocks[0].vectors.shape[1]}: one space needs one dimension", source.path)
+        blocks.append(block)
+        infos.append(info)
+        if on_lang is not None:
+            on_lang(info, int(block.vectors.shape[1]))
+    provenance = [{"tool": TOOL, "method": "import", "lang": i.lang, "source": i.source,
+                   "source_sha256": i.source_sha256, "format": i.format, "max_vocab": max_vocab,
+                   "words": i.words, "duplicates": i.duplicates, **({"bad_rows": i.bad_rows} if i.bad_rows else {})}
+                  for i in infos]
+    sha = write_space(out, blocks, provenance=provenance, force=force)
+    one = len(infos) == 1
+    params = {"format": infos[0].format if one else [i.format for i in infos],
+              "max_vocab": max_vocab,
+              "source": infos[0].source if one else [i.source for i in infos]}
+    if skip_bad_rows:
+        params["skip_bad_rows"] = True
+    return ImportResult(out, sha, int(blocks[0].vectors.shape[1]), infos, params, [i.source_sha256 for i in infos])
+
+
+def _check_import_options(sources: Sequence[Source], fmt: str, max_vocab: int | None) -> None:
     if fmt != "auto" and fmt not in FORMATS:
         raise InputError(f"unknown vector format {fmt!r} (known: auto, {', '.join(FORMATS)})")
     if max_vocab is not None and max_vocab < 1:
         raise InputError("--max-vocab must be at least 1")
     if not sources:
         raise InputError("no vector file given")
-    check_writable(out, force)  # fail before the (long) reading, not after it
-    blocks: list[LangBlock] = []
-    infos: list[ImportedLang] = []
-    dim: int | None = None
-    for source in sources:
-        used = detect_format(source.path) if fmt == "auto" else fmt
-        vectors = read_vectors(source.path, used, max_vocab)
-        if not vectors.words:
-            raise InputError("no word vectors in file", source.path)
-        width = int(vectors.vectors.shape[1])
-        if dim is not None and width != dim:
-            raise InputError(f"vectors have dimension {width}, but {sources[0].path} has {dim}: "
-                             "one space needs one dimension", source.path)
-        dim = width
-        info = ImportedLang(source.lang, str(source.path), file_sha256(source.path), used,
-                            len(vectors.words), vectors.duplicates)
-        infos.append(info)
-        blocks.append(LangBlock(source.lang, vectors.words, vectors.vectors))
-        if on_lang is not None:
-            on_lang(info, width)
-    assert dim is not None
-    provenance = [{"tool": TOOL, "method": "import", "lang": i.lang, "source": i.source,
-                   "source_sha256": i.source_sha256, "format": i.format, "max_vocab": max_vocab,
-                   "words": i.words, "duplicates": i.duplicates} for i in infos]
-    sha = write_space(out, blocks, provenance=provenance, force=force)
-    one = len(infos) == 1
-    params = {"format": infos[0].format if one else [i.format for i in infos],
-              "max_vocab": max_vocab,
-              "source": infos[0].source if one else [i.source for i in infos]}
-    return ImportResult(out, sha, dim, infos, params, [i.source_sha256 for i in infos])
+
+
+def _read_source(source: Source, fmt: str, max_vocab: int | None,
+                 skip_bad_rows: bool) -> tuple[LangBlock, ImportedLang]:
+    """One vector file as a language block, and what was read."""
+    used = detect_format(source.path) if fmt == "auto" else fmt
+    vectors = read_vectors(source.path, used, max_vocab, skip_bad_rows)
+    if not vectors.words:
+        raise InputError("no word vectors in file", source.path)
+    info = ImportedLang(source.lang, str(source.path), file_sha256(source.path), used, len(vectors.words),
+                        vectors.duplicates, vectors.bad_rows, vectors.first_bad_line)
+    return LangBlock(source.lang, vectors.words, vectors.vectors), info
 
 
 def export_format(out: str | Path, fmt: str | None) -> str:

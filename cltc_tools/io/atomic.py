@@ -11,12 +11,30 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cltc_tools.errors import InputError, OutputExistsError
+from cltc_tools.io.names import resolved
 
 
 def check_writable(path: Path, force: bool) -> None:
-    """Refuse to overwrite an existing output unless forced."""
-    if path.exists() and not force:
+    """Refuse to overwrite an existing output unless forced; checked on the resolved path, so that
+    ``out/new/../keep`` finds ``out/keep`` even before ``out/new`` exists."""
+    if (os.path.lexists(path) or os.path.lexists(resolved(path))) and not force:
         raise OutputExistsError(path)
+
+
+def check_output_file(path: Path, force: bool) -> None:
+    """Everything that can be known about a file output before the work: not a folder, not an existing file
+    without ``force``, a folder to put it in that exists (or can be made) and is writable."""
+    real = resolved(path)
+    if real.is_dir():
+        raise InputError("is a directory, expected a file name", path)
+    check_writable(path, force)
+    parent = real.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"cannot create a file under {parent}: not a directory", path)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write in {parent}: permission denied or read-only", path)
 
 
 def _remove(path: Path) -> None:
@@ -77,8 +95,8 @@ def _replace(tmp: Path, target: Path) -> None:
 @contextlib.contextmanager
 def atomic_dir(target: str | Path, force: bool = False) -> Iterator[Path]:
     """Yield a temporary directory that becomes ``target`` when the block succeeds."""
-    target = Path(target)
-    check_writable(target, force)
+    check_writable(Path(target), force)
+    target = resolved(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp: Path | None = None
     try:
@@ -96,10 +114,11 @@ def atomic_dir(target: str | Path, force: bool = False) -> Iterator[Path]:
 @contextlib.contextmanager
 def atomic_file(target: str | Path, force: bool = False, mode: str = "wb") -> Iterator:
     """Yield an open file whose content replaces ``target`` only when the block succeeds."""
-    target = Path(target)
+    given = Path(target)
+    target = resolved(given)
     if target.is_dir():  # never replace a whole folder by a file, even with --force
-        raise InputError("is a directory, expected a file name", target)
-    check_writable(target, force)
+        raise InputError("is a directory, expected a file name", given)
+    check_writable(given, force)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp: Path | None = None
     try:

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from cltc_tools.errors import InputError
+from cltc_tools.io.names import check_lang
 from cltc_tools.io.textfile import iter_lines
 
 _KNOWN = ("id", "lang", "text", "label")
@@ -51,6 +52,7 @@ def document_from_json(obj: dict[str, Any], path: str | Path, line_no: int) -> D
             raise InputError(f"field {key!r} must be a string", path, line_no)
     if not obj["lang"].strip():
         raise InputError("field 'lang' is empty", path, line_no)
+    check_lang(obj["lang"], path, line_no)
     doc_id = obj.get("id", line_no)
     if not isinstance(doc_id, (str, int)):
         raise InputError("field 'id' must be a string or an integer", path, line_no)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from cltc_tools.errors import InputError
 from cltc_tools.io.documents import parse_json_object
+from cltc_tools.io.names import check_lang
 from cltc_tools.io.textfile import iter_lines
 
 
@@ -28,6 +29,8 @@ def read_parallel_jsonl(path: str | Path) -> Iterator[SentencePair]:
         for key in ("src_lang", "src", "tgt_lang", "tgt"):
             if not isinstance(obj.get(key), str):
                 raise InputError(f"missing or non-string field {key!r}", path, line_no)
+        check_lang(obj["src_lang"], path, line_no)
+        check_lang(obj["tgt_lang"], path, line_no)
         yield SentencePair(obj["src_lang"], obj["src"], obj["tgt_lang"], obj["tgt"])
 
 
@@ -45,7 +48,7 @@ def read_parallel(path: str | Path, max_pairs: int | None = None) -> Iterator[Se
     """A JSONL parallel file, or ``PREFIX.xx-yy`` naming Moses files ``PREFIX.xx`` and ``PREFIX.yy``."""
     path = Path(path)
     if not path.exists() and "-" in path.suffix:
-        src_lang, tgt_lang = path.suffix[1:].split("-", 1)
+        src_lang, tgt_lang = (check_lang(x, path) for x in path.suffix[1:].split("-", 1))
         stem = path.with_suffix("")
         pairs = read_moses(f"{stem}.{src_lang}", f"{stem}.{tgt_lang}", src_lang, tgt_lang)
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -15,8 +16,10 @@ import orjson
 
 from cltc_tools.errors import InputError
 from cltc_tools.io.atomic import atomic_dir, fsync_file
+from cltc_tools.io.names import check_lang
 
 FORMAT = "cltc-space/1"
+BLOCK_ROWS = 65536  # rows per block when a matrix is written, hashed or checked
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class Space:
 
 def read_lang_tokens(path: Path) -> Iterator[tuple[int, str, str]]:
     """(line number, language, token) of each ``lang<TAB>token`` line (words.txt, a checkpoint's vocab.txt)."""
+    valid: set[str] = set()
     with open(path, "rb") as handle:
         for line_no, raw in enumerate(handle, start=1):
             try:
@@ -95,6 +99,8 @@ def read_lang_tokens(path: Path) -> Iterator[tuple[int, str, str]]:
             lang, sep, token = line.rstrip("\n").partition("\t")
             if not sep:
                 raise InputError("expected 'lang<TAB>token'", path, line_no)
+            if lang not in valid:
+                valid.add(check_lang(lang, path, line_no))
             yield line_no, lang, token
 
 
@@ -121,6 +127,7 @@ def _check_meta(meta: Any, path: Path) -> dict[str, Any]:
     if not isinstance(langs, dict) or not langs:
         raise InputError("field 'langs' must map languages to [start, end] row ranges", path)
     for lang, span in langs.items():
+        check_lang(lang, path)
         ok = isinstance(span, list) and len(span) == 2 and all(type(x) is int for x in span)
         if not ok or not 0 <= span[0] <= span[1]:
             raise InputError(f"bad row range for language {lang!r}", path)
@@ -179,7 +186,9 @@ def open_space(path: str | Path) -> Space:
         raise InputError(f"words.txt has more lines than vectors.npy has rows ({n})", path / "words.txt", n + 1)
     if lines < n:
         raise InputError(f"words.txt has {lines} lines but vectors.npy has {n} rows", path / "words.txt")
-    return Space(path, meta, vectors)
+    space = Space(path, meta, vectors)
+    check_space_finite(space)
+    return space
 
 
 def _count_lines(path: Path) -> int:
@@ -207,6 +216,7 @@ def write_space(
     langs: dict[str, list[int]] = {}
     n = 0
     for block in blocks:
+        check_lang(block.lang, path)
         if block.lang in langs:
             raise InputError(f"language {block.lang!r} appears twice", path)
         if block.vectors.shape != (len(block.words), dim):
@@ -217,7 +227,7 @@ def write_space(
     digest = hashlib.sha256()
     with atomic_dir(path, force=force) as tmp:
         _write_words(tmp / "words.txt", blocks, digest, Path(path))
-        _write_vectors(tmp / "vectors.npy", blocks, n, dim, digest)
+        _write_vectors(tmp / "vectors.npy", blocks, n, dim, digest, Path(path))
         meta = {"format": FORMAT, "dim": dim, "langs": langs, "sha256": digest.hexdigest(),
                 "provenance": provenance or []}
         meta.update(extra or {})
@@ -239,27 +249,92 @@ def _write_words(path: Path, blocks: Sequence[LangBlock], digest: Any, target: P
     fsync_file(path)
 
 
-def _write_vectors(path: Path, blocks: Sequence[LangBlock], n: int, dim: int, digest: Any) -> None:
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, dim))
-    row = 0
-    for block in blocks:
-        m = len(block.words)
-        out[row:row + m] = np.asarray(block.vectors, dtype=np.float32)
-        digest.update(np.ascontiguousarray(out[row:row + m]).tobytes())
-        row += m
-    out.flush()
-    del out
+def _write_vectors(path: Path, blocks: Sequence[LangBlock], n: int, dim: int, digest: Any, target: Path) -> None:
+    """The .npy header, then the rows with ordinary writes: a full disk is an ``OSError`` (ENOSPC) that the caller
+    turns into a message, where a memory map would die of SIGBUS. Every row is checked to be finite first."""
+    with open(path, "wb") as handle:
+        np.lib.format.write_array_header_1_0(handle, {"descr": "<f4", "fortran_order": False, "shape": (n, dim)})
+        for block in blocks:
+            for start in range(0, len(block.words), BLOCK_ROWS):
+                rows = np.ascontiguousarray(block.vectors[start:start + BLOCK_ROWS], dtype="<f4")
+                _check_finite(rows, block.lang, start, block.words, target)
+                data = rows.tobytes()
+                handle.write(data)
+                digest.update(data)
     fsync_file(path)
+
+
+def _check_finite(rows: np.ndarray, lang: str, start: int, words: Sequence[str] | None, path: Path | None) -> None:
+    """Refuse NaN and Inf: one of them makes every trained weight NaN. Two reductions per block (min and max
+    propagate NaN and show Inf), no boolean copy of the block."""
+    if rows.size == 0 or (np.isfinite(rows.min()) and np.isfinite(rows.max())):
+        return
+    bad = start + int(np.argmax(~np.isfinite(rows).all(axis=1)))
+    word = f" ({words[bad]!r})" if words is not None and bad < len(words) else ""
+    raise InputError(f"vector of {lang} word {bad + 1}{word} contains NaN or Inf", path)
+
+
+_FINITE_CHECKED: set[tuple[str, int, int]] = set()
+
+
+def check_space_finite(space: Space) -> None:
+    """Blockwise scan of the matrix for NaN and Inf, once per file version (path, size, mtime) per process."""
+    stat = (space.path / "vectors.npy").stat()
+    key = (str(Path(os.path.realpath(space.path))), stat.st_size, stat.st_mtime_ns)
+    if key in _FINITE_CHECKED:
+        return
+    for lang, (begin, end) in sorted(space.langs.items(), key=lambda item: item[1]):
+        for start in range(begin, end, BLOCK_ROWS):
+            rows = np.asarray(space.vectors[start:min(end, start + BLOCK_ROWS)])
+            _check_finite(rows, lang, start - begin, None, space.path / "vectors.npy")
+    _FINITE_CHECKED.add(key)
+
+
+def content_sha256(space: Space) -> str:
+    """The content hash as write_space computes it (words.txt bytes, then the matrix rows), read from disk."""
+    digest = hashlib.sha256()
+    with open(space.path / "words.txt", "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    for start in range(0, len(space), BLOCK_ROWS):
+        digest.update(np.ascontiguousarray(space.vectors[start:start + BLOCK_ROWS], dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
+def data_size(space: Space) -> int:
+    """Bytes of words.txt and vectors.npy: with space.json's sha256, the cheap fingerprint of a space."""
+    return sum((space.path / name).stat().st_size for name in ("words.txt", "vectors.npy"))
+
+
+def check_fingerprint(space: Space, expected: str | None = None, size: int | None = None, full: bool = False,
+                      force: bool = False, what: str = "recorded") -> str | None:
+    """Compare a space with the fingerprint a record or checkpoint holds for it.
+
+    Cheap (default): the sha256 in space.json and the data size. Full (``full``, ``--verify``): the content hash
+    recomputed from words.txt and vectors.npy, which must also equal the one in space.json. A mismatch is an
+    ``InputError`` naming both fingerprints, or with ``force`` the same text returned as a warning.
+    """
+    problems = []
+    found = space.sha256
+    if full:
+        found = content_sha256(space)
+        if space.sha256 and space.sha256 != found:
+            problems.append(f"space.json says sha256 {space.sha256} but the content hashes to {found}")
+    if expected and expected != found:
+        problems.append(f"{what} sha256 {expected} but the space has {found or '(none)'}")
+    if size is not None and size != data_size(space):
+        problems.append(f"{what} size {size} bytes but the space has {data_size(space)}")
+    if not problems:
+        return None
+    message = "fingerprint mismatch: " + "; ".join(problems) + " (the space changed; --force uses it anyway)"
+    if not force:
+        raise InputError(message, space.path)
+    return message
 
 
 def space_sha256(space: Space) -> str:
     """The content hash write_space stores (words.txt bytes, then the matrix rows); computed if absent."""
-    if space.sha256:
-        return space.sha256
-    digest = hashlib.sha256((space.path / "words.txt").read_bytes())
-    for start in range(0, len(space), 65536):
-        digest.update(np.ascontiguousarray(space.vectors[start:start + 65536], dtype=np.float32).tobytes())
-    return digest.hexdigest()
+    return space.sha256 or content_sha256(space)
 
 
 def block_sha256(block: LangBlock) -> str:

@@ -32,6 +32,23 @@ class WordVectors:
     vectors: np.ndarray
     duplicates: int = 0
     skipped: list[str] = field(default_factory=list)
+    bad_rows: int = 0  # rows without exactly D values, skipped (``skip_bad_rows``); their first line below
+    first_bad_line: int | None = None
+
+
+@dataclass
+class _BadRows:
+    """A ``.vec`` row without exactly D values: an error (default) or, with ``skip``, skipped and counted."""
+
+    skip: bool = False
+    count: int = 0
+    first: int | None = None
+
+    def found(self, error: InputError) -> None:
+        if not self.skip:
+            raise error
+        self.count += 1
+        self.first = self.first if self.first is not None else error.line
 
 
 class _Collector:
@@ -120,9 +137,13 @@ def _raise_first_bad_value(texts: list[str], starts: list[int], path: Path) -> N
     raise InputError("malformed vector values", path, starts[0])
 
 
-def read_vec(path: str | Path, max_vocab: int | None = None) -> WordVectors:
-    """Read the fastText/word2vec text format; tokens may contain spaces or be Unicode spaces."""
+def read_vec(path: str | Path, max_vocab: int | None = None, skip_bad_rows: bool = False) -> WordVectors:
+    """Read the fastText/word2vec text format; tokens may contain spaces or be Unicode spaces.
+
+    Every row must hold a token and exactly D values; a row with another count is a ``file:line`` error, or with
+    ``skip_bad_rows`` skipped and counted (``bad_rows``)."""
     path = Path(path)
+    bad = _BadRows(skip_bad_rows)
     lines = iter_lines(path)
     first = next(lines, None)
     if first is None:
@@ -130,17 +151,22 @@ def read_vec(path: str | Path, max_vocab: int | None = None) -> WordVectors:
     count, dim = _parse_header(first[1], path)
     collector = _Collector(dim, max_vocab)
     rows, last = 0, 1
-    for words, texts, starts in _chunks(lines, dim, path):
+    for words, texts, starts in _chunks(lines, dim, path, bad):
         collector.add(words, _parse_floats(texts, starts, dim, path))
         rows, last = rows + len(words), starts[-1]
         if collector.full:
-            return collector.result()
+            return _with_bad_rows(collector.result(), bad)
     if rows < count and _cut_mid_line(path):
         # fewer rows than the header is normal (head -n 200001 wiki.vec); fewer rows *and* a last line without its
         # line end is a download or copy that stopped early, with the last value possibly cut short
         raise InputError(f"truncated file: the header promises {count} words, the file stops after {rows} "
                          "in the middle of a line", path, last)
-    return collector.result()
+    return _with_bad_rows(collector.result(), bad)
+
+
+def _with_bad_rows(vectors: WordVectors, bad: _BadRows) -> WordVectors:
+    vectors.bad_rows, vectors.first_bad_line = bad.count, bad.first
+    return vectors
 
 
 def _cut_mid_line(path: Path) -> bool:
@@ -155,12 +181,16 @@ def _cut_mid_line(path: Path) -> bool:
         return handle.read(1) not in (b"\n", b"\r")
 
 
-def _check_width(line: str, word: str, dim: int, path: Path, line_no: int) -> None:
-    """The first row with more numbers than the header's D is a wrong header, not a token with spaces."""
+def _check_width(line: str, word: str, dim: int, path: Path, line_no: int, first: bool) -> None:
+    """A row with more numbers than the header's D, not a token with spaces: ``"b 0.1"`` as the token of a row with
+    D + 1 values would be a wrong token with a shifted vector. On the first row the header is wrong."""
+    if " " not in word or not _is_number(word.rsplit(" ", 1)[1]):
+        return
     fields = line.rstrip("\r").rstrip(" ").split(" ")
-    if " " in word and len(fields) > dim + 1 and _is_number(word.rsplit(" ", 1)[1]):
-        raise InputError(f"the header says dimension {dim} but the first vector has {len(fields) - 1} values",
-                         path, line_no)
+    values = next((i for i, f in enumerate(reversed(fields)) if not _is_number(f)), len(fields) - 1)
+    if first:
+        raise InputError(f"the header says dimension {dim} but the first vector has {values} values", path, line_no)
+    raise InputError(f"expected {dim} values, found {values}", path, line_no)
 
 
 def _is_number(text: str) -> bool:
@@ -171,7 +201,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _chunks(lines: Iterator[tuple[int, str]], dim: int, path: Path):
+def _chunks(lines: Iterator[tuple[int, str]], dim: int, path: Path, bad: _BadRows):
     words: list[str] = []
     texts: list[str] = []
     starts: list[int] = []
@@ -179,9 +209,13 @@ def _chunks(lines: Iterator[tuple[int, str]], dim: int, path: Path):
     for line_no, line in lines:
         if not line.strip(" \r"):
             continue
-        word, text = _split_vec_line(line, dim, path, line_no)
-        if first:
-            _check_width(line, word, dim, path, line_no)
+        try:
+            word, text = _split_vec_line(line, dim, path, line_no)
+            _check_width(line, word, dim, path, line_no, first)
+        except InputError as err:
+            bad.found(err)
+            continue
+        finally:
             first = False
         words.append(word)
         texts.append(text)
@@ -321,54 +355,66 @@ def _check_fasttext_header(path: Path) -> FastTextHeader:
     """
     size = path.stat().st_size
     with open(path, "rb") as handle:
-        head = handle.read(8)
-        if len(head) < 8 or int.from_bytes(head[:4], "little") != FASTTEXT_MAGIC:
-            raise InputError("not a fastText .bin model (bad magic number)", path)
-        version = int.from_bytes(head[4:], "little", signed=True)
-        if version not in FASTTEXT_VERSIONS:
-            raise InputError(f"unsupported fastText model version {version} (known: 11, 12)", path)
-        data = handle.read(_FT_ARGS.size + _FT_DICT.size)
-        if len(data) < _FT_ARGS.size + _FT_DICT.size:
-            raise InputError("truncated fastText model: incomplete header", path)
-        (dim, _ws, _epoch, _min_count, _neg, _ngrams, loss, model, bucket, minn, maxn, _lr_rate,
-         _t) = _FT_ARGS.unpack_from(data)
-        n_entries, nwords, nlabels, _ntokens, prune = _FT_DICT.unpack_from(data, _FT_ARGS.size)
-        if not 1 <= dim <= MAX_DIM:
-            raise InputError(f"fastText model with implausible dimension {dim}", path)
-        if loss not in (1, 2, 3, 4) or model not in (1, 2, 3):
-            raise InputError(f"fastText model with unknown loss {loss} or model type {model}", path)
-        if bucket < 0 or (maxn > 0 and bucket == 0):
-            raise InputError(f"fastText model with invalid bucket count {bucket}", path)
-        if nwords < 1 or nlabels < 0 or n_entries != nwords + nlabels:
-            raise InputError(f"fastText model with an inconsistent dictionary ({n_entries} entries, {nwords} "
-                             f"words, {nlabels} labels)", path)
-        if model == 3 and nlabels < 1:
-            raise InputError("supervised fastText model without labels", path)
-        if prune != -1:
-            raise InputError("pruned (quantized) fastText models are not supported", path)
-        offset = 8 + len(data)
-        offset = _scan_fasttext_dictionary(handle, path, offset, n_entries, nwords, size)
+        header, offset = _read_fasttext_counts(handle, path)
+        offset = _scan_fasttext_dictionary(handle, path, offset, header.nwords + header.nlabels, header.nwords, size)
         handle.seek(offset)
-        rows = nlabels if model == 3 else nwords
-        for what, expected_rows in (("input", nwords + bucket), ("output", rows)):
-            flag = handle.read(1)
-            if flag not in (b"\x00", b"\x01"):
-                raise InputError(f"truncated or corrupt fastText model ({what} matrix)", path)
-            if flag == b"\x01":
-                raise InputError("quantized fastText models (.ftz) are not supported", path)
-            shape = handle.read(_FT_MATRIX.size)
-            if len(shape) < _FT_MATRIX.size:
-                raise InputError(f"truncated fastText model ({what} matrix)", path)
-            m, n = _FT_MATRIX.unpack(shape)
-            if m != expected_rows or n != dim:
-                raise InputError(f"fastText {what} matrix is {m} x {n}, expected {expected_rows} x {dim}", path)
-            offset += 1 + _FT_MATRIX.size + 4 * m * n
-            if offset > size:
-                raise InputError(f"truncated fastText model ({what} matrix)", path)
-            handle.seek(offset)
+        rows = header.nlabels if header.model == 3 else header.nwords
+        for what, expected_rows in (("input", header.nwords + header.bucket), ("output", rows)):
+            offset = _check_fasttext_matrix(handle, path, what, expected_rows, header.dim, offset, size)
         if offset != size:
             raise InputError(f"fastText model has {size - offset} unexpected bytes after its matrices", path)
-    return FastTextHeader(version, dim, model, bucket, minn, maxn, nwords, nlabels)
+    return header
+
+
+def _read_fasttext_counts(handle: IO[bytes], path: Path) -> tuple[FastTextHeader, int]:
+    """Magic number, version, arguments and dictionary counts; returns them and the offset after them."""
+    head = handle.read(8)
+    if len(head) < 8 or int.from_bytes(head[:4], "little") != FASTTEXT_MAGIC:
+        raise InputError("not a fastText .bin model (bad magic number)", path)
+    version = int.from_bytes(head[4:], "little", signed=True)
+    if version not in FASTTEXT_VERSIONS:
+        raise InputError(f"unsupported fastText model version {version} (known: 11, 12)", path)
+    data = handle.read(_FT_ARGS.size + _FT_DICT.size)
+    if len(data) < _FT_ARGS.size + _FT_DICT.size:
+        raise InputError("truncated fastText model: incomplete header", path)
+    (dim, _ws, _epoch, _min_count, _neg, _ngrams, loss, model, bucket, minn, maxn, _lr_rate,
+     _t) = _FT_ARGS.unpack_from(data)
+    n_entries, nwords, nlabels, _ntokens, prune = _FT_DICT.unpack_from(data, _FT_ARGS.size)
+    if not 1 <= dim <= MAX_DIM:
+        raise InputError(f"fastText model with implausible dimension {dim}", path)
+    if loss not in (1, 2, 3, 4) or model not in (1, 2, 3):
+        raise InputError(f"fastText model with unknown loss {loss} or model type {model}", path)
+    if bucket < 0 or (maxn > 0 and bucket == 0):
+        raise InputError(f"fastText model with invalid bucket count {bucket}", path)
+    if nwords < 1 or nlabels < 0 or n_entries != nwords + nlabels:
+        raise InputError(f"fastText model with an inconsistent dictionary ({n_entries} entries, {nwords} "
+                         f"words, {nlabels} labels)", path)
+    if model == 3 and nlabels < 1:
+        raise InputError("supervised fastText model without labels", path)
+    if prune != -1:
+        raise InputError("pruned (quantized) fastText models are not supported", path)
+    return FastTextHeader(version, dim, model, bucket, minn, maxn, nwords, nlabels), 8 + len(data)
+
+
+def _check_fasttext_matrix(handle: IO[bytes], path: Path, what: str, expected_rows: int, dim: int, offset: int,
+                           size: int) -> int:
+    """One dense matrix (flag, rows, columns, floats) of the expected shape within the file; returns its end."""
+    flag = handle.read(1)
+    if flag not in (b"\x00", b"\x01"):
+        raise InputError(f"truncated or corrupt fastText model ({what} matrix)", path)
+    if flag == b"\x01":
+        raise InputError("quantized fastText models (.ftz) are not supported", path)
+    shape = handle.read(_FT_MATRIX.size)
+    if len(shape) < _FT_MATRIX.size:
+        raise InputError(f"truncated fastText model ({what} matrix)", path)
+    m, n = _FT_MATRIX.unpack(shape)
+    if m != expected_rows or n != dim:
+        raise InputError(f"fastText {what} matrix is {m} x {n}, expected {expected_rows} x {dim}", path)
+    offset += 1 + _FT_MATRIX.size + 4 * m * n
+    if offset > size:
+        raise InputError(f"truncated fastText model ({what} matrix)", path)
+    handle.seek(offset)
+    return offset
 
 
 def _scan_fasttext_dictionary(handle: IO[bytes], path: Path, offset: int, n_entries: int, nwords: int,
@@ -466,11 +512,15 @@ def detect_format(path: str | Path) -> str:
         return "word2vec" if err.start < len(sample) - 4 else "vec"
 
 
-def read_vectors(path: str | Path, fmt: str = "auto", max_vocab: int | None = None) -> WordVectors:
+def read_vectors(path: str | Path, fmt: str = "auto", max_vocab: int | None = None,
+                 skip_bad_rows: bool = False) -> WordVectors:
+    """Any supported file; ``skip_bad_rows`` applies to .vec text (binary formats have no rows to miscount)."""
     fmt = detect_format(path) if fmt == "auto" else fmt
     readers = {"vec": read_vec, "word2vec": read_word2vec_bin, "bin": read_fasttext_bin}
     if fmt not in readers:
         raise InputError(f"unknown vector format {fmt!r} (known: auto, {', '.join(FORMATS)})")
+    if fmt == "vec":
+        return read_vec(path, max_vocab=max_vocab, skip_bad_rows=skip_bad_rows)
     return readers[fmt](path, max_vocab=max_vocab)
 
 

@@ -169,6 +169,24 @@ def _fmt(value: float, std: float = 0.0, seeds: int = 0) -> str:
     return f"{value:.2f} ± {std:.2f}" if seeds > 1 else f"{value:.2f}"
 
 
+@dataclass(frozen=True)
+class Score:
+    """A table cell that stays numbers (JSON: ``{"mean": 85.12, "std": 0.3, "seeds": 3}``) and reads as
+    ``85.12 ± 0.30`` in text formats."""
+
+    mean: float
+    std: float
+    seeds: int
+
+    def __str__(self) -> str:
+        return _fmt(self.mean, self.std, self.seeds)
+
+
+def _score(value: float, std: float, seeds: int) -> float | Score:
+    """One seed: the number (2 decimals); several: mean, standard deviation and count."""
+    return round(value, 2) if seeds <= 1 else Score(round(value, 2), round(std, 2), seeds)
+
+
 def wide_comparison(rows: Sequence[dict[str, Any]], title: str = "Mono vs multilingual training") -> Table:
     """The paper's layout: one line per (language, row), F1/P/R columns per architecture."""
     archs = sorted({r["arch"] for r in rows})
@@ -210,7 +228,7 @@ def spaces_table(cells: Sequence[Cell]) -> Table:
         for a in archs:
             c = by_arch.get(a)
             for k in SCORES:
-                row[f"{a} {SHORT[k]}"] = "-" if c is None else _fmt(c.scores[k], c.stds[k], c.n_seeds)
+                row[f"{a} {SHORT[k]}"] = "-" if c is None else _score(c.scores[k], c.stds[k], c.n_seeds)
         rows.append(row)
     return Table("Every embedding space", columns, rows)
 

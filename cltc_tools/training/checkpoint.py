@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from safetensors.torch import load_file, save_file
 
 from cltc_tools.errors import InputError
 from cltc_tools.io.atomic import atomic_dir, fsync_file
+from cltc_tools.io.names import check_lang
 from cltc_tools.io.space import read_lang_tokens
 
 FORMAT = "cltc-model/1"
@@ -94,9 +96,13 @@ def _check_config(config: dict[str, Any], path: Path) -> None:
     space = config["space"]
     if not isinstance(space, dict) or not isinstance(space.get("path"), str):
         raise InputError("field 'space' must be an object with a 'path'", path)
-    for key in ("name", "method", "sha256"):
+    for key in ("name", "method", "sha256", "path_from_checkpoint"):
         if key in space and not isinstance(space[key], str):
             raise InputError(f"field 'space.{key}' must be a string", path)
+    if "size" in space and (type(space["size"]) is not int or space["size"] < 0):
+        raise InputError("field 'space.size' must be a non-negative integer", path)
+    for lang in config["train_langs"]:
+        check_lang(lang, path)
     if not isinstance(config.get("tokenizer", {}), dict):
         raise InputError("field 'tokenizer' must be an object", path)
     try:
@@ -125,6 +131,29 @@ def _same_kind(value: Any, default: Any) -> bool:
         return (isinstance(value, list) and bool(value)
                 and all(type(x) is int and 0 < x < 1 << 16 for x in value))
     return True
+
+
+def model_space_path(path: Path, config: dict[str, Any]) -> Path:
+    """The space a checkpoint was trained on: ``space.path_from_checkpoint`` resolved against the checkpoint's
+    folder (not the current one); checkpoints written before that field have only ``space.path``."""
+    space = config["space"]
+    relative = space.get("path_from_checkpoint")
+    if relative is None:
+        return Path(space["path"])
+    return Path(os.path.normpath(Path(path) / relative))
+
+
+def check_checkpoint_fingerprint(path: Path, expected: str, force: bool = False) -> str | None:
+    """The checkpoint against the sha256 its model record holds; a mismatch is refused (or, with ``force``,
+    returned as a warning) with both fingerprints named."""
+    found = checkpoint_sha256(path)
+    if found == expected:
+        return None
+    message = (f"fingerprint mismatch: the model record has sha256 {expected} but the checkpoint has {found} "
+               "(the checkpoint changed; --force uses it anyway)")
+    if not force:
+        raise InputError(message, path)
+    return message
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:

@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cltc_tools.datasets.labelled import load_split, stratified_holdout
+from cltc_tools.datasets.labelled import load_split, split_files, stratified_holdout
 from cltc_tools.errors import InputError
 from cltc_tools.io.documents import Document
+from cltc_tools.io.names import path_under
 from cltc_tools.io.parallel import SentencePair, read_parallel
 from cltc_tools.io.records import require_path
-from cltc_tools.io.space import Space, open_space
+from cltc_tools.io.space import Space, check_fingerprint, data_size, open_space
 from cltc_tools.training.models.registry import Arch
 
 AUXILIARY_OPTIONS = ("parallel", "ali_loss", "ali_lr", "max_pairs")
@@ -26,6 +27,12 @@ class TrainingData:
     train: list[Document]
     dev: list[Document]
     warnings: list[str] = field(default_factory=list)
+    train_files: list[Path] = field(default_factory=list)
+
+    def files_of(self, langs: Sequence[str]) -> list[Path]:
+        """The training files that hold ``langs`` (a dataset folder's ``<lang>/train.jsonl``; else all)."""
+        mine = [p for p in self.train_files if p.parent.name in langs]
+        return mine or list(self.train_files)
 
 
 def check_auxiliary_options(arch: Arch, given: dict[str, Any]) -> None:
@@ -43,6 +50,7 @@ def training_data(data: Path | None, train_files: Sequence[Path], dev_files: Seq
     if not data and not train_files:
         raise InputError("no training data: use --data DIR or --train FILE")
     train = load_split(data, train_files, "train", langs)
+    files = list(train_files) if train_files else split_files(data, "train", langs)  # type: ignore[arg-type]
     has_dev = bool(dev_files) or (bool(data) and any(data.glob("*/dev.jsonl*")))  # type: ignore[union-attr]
     dev = load_split(data, dev_files, "dev", langs) if has_dev else []
     warnings = []
@@ -55,7 +63,34 @@ def training_data(data: Path | None, train_files: Sequence[Path], dev_files: Seq
     if unseen:
         warnings.append("dev labels not in the training data (they count as errors in dev macro-F1): "
                         f"{', '.join(unseen[:10])}{' ...' if len(unseen) > 10 else ''}")
-    return TrainingData(train, dev, warnings)
+    return TrainingData(train, dev, warnings, files)
+
+
+MAX_LABELS = 10_000  # more distinct labels is a label column of ids or free text, not a classification task
+
+
+def check_training_plan(data: TrainingData, groups: Sequence[Sequence[str]],
+                        spaces: Sequence[tuple[Space, dict[str, Any] | None]], max_labels: int = MAX_LABELS) -> None:
+    """Every model's data and space checked before the first model is trained, so that a run does not stop
+    after some models with an error about the next one (mono training: one model per language); more than
+    ``max_labels`` distinct labels is refused (``--max-labels`` raises the limit)."""
+    n_labels = len({str(d.label) for d in data.train})
+    if n_labels > max_labels:
+        raise InputError(f"the training documents have {n_labels} distinct labels, more than --max-labels "
+                         f"{max_labels} (a column of ids or free text as the label?); raise --max-labels to train "
+                         "anyway", ", ".join(str(p) for p in data.train_files) or None)
+    for langs in groups:
+        labels = {str(d.label) for d in data.train if d.lang in langs}
+        if len(labels) < 2:
+            files = ", ".join(str(p) for p in data.files_of(langs))
+            raise InputError(f"the {'+'.join(langs)} training documents have {len(labels)} label(s); at least 2 "
+                             "are needed to train a classifier", files or None)
+    wanted = sorted({lang for langs in groups for lang in langs})
+    for space, _ in spaces:
+        missing = [lang for lang in wanted if lang not in space.langs]
+        if missing:
+            raise InputError(f"languages {', '.join(missing)} have no vectors in the space "
+                             f"(it has: {', '.join(sorted(space.langs))})", space.path)
 
 
 def low_data(docs: list[Document], limit: int, seed: int) -> list[Document]:
@@ -74,16 +109,33 @@ def sentence_pairs(paths: Sequence[Path], max_pairs: int | None) -> list[Sentenc
     return pairs
 
 
-def training_spaces(paths: Sequence[Path], records: Sequence[dict[str, Any]],
-                    n_records: int) -> list[tuple[Space, dict[str, Any] | None]]:
-    """The spaces given by path, or else those of the space records on stdin (``n_records`` read in all)."""
+def training_spaces(paths: Sequence[Path], records: Sequence[dict[str, Any]], n_records: int,
+                    verify: bool = False, force: bool = False,
+                    warnings: list[str] | None = None) -> list[tuple[Space, dict[str, Any] | None]]:
+    """The spaces given by path, or else those of the space records on stdin (``n_records`` read in all).
+
+    Each is checked against its record's fingerprint (``check_fingerprint``; in full with ``verify``); with
+    ``force`` a mismatch is added to ``warnings`` instead of refused."""
     if paths:
-        return [(open_space(p), None) for p in paths]
-    if not records and n_records:
+        spaces: list[tuple[Space, dict[str, Any] | None]] = [(open_space(p), None) for p in paths]
+    elif not records and n_records:
         raise InputError(f"none of the {n_records} records is a space record: give --space DIR", "<stdin>")
-    if not records:
+    elif not records:
         raise InputError("no space given: use --space DIR or pipe space records on stdin")
-    return [(open_space(require_path(r)), r) for r in records]
+    else:
+        spaces = [(open_space(require_path(r)), r) for r in records]
+    for space, record in spaces:
+        expected = record.get("sha256") if record else None
+        problem = check_fingerprint(space, expected if isinstance(expected, str) else None, full=verify,
+                                    force=force, what="the space record has")
+        if problem and warnings is not None:
+            warnings.append(f"{space.path}: {problem}")
+    return spaces
+
+
+def model_root(out: Path, info: dict[str, Any], several: bool) -> Path:
+    """Where a space's models go: ``out``, or with several spaces ``out/NAME`` (a name from data: checked)."""
+    return path_under(out, info["name"], what="space name") if several else out
 
 
 def space_info(space: Space, record: dict[str, Any] | None) -> dict[str, Any]:
@@ -93,5 +145,5 @@ def space_info(space: Space, record: dict[str, Any] | None) -> dict[str, Any]:
     source = record or last or {}
     method = source.get("method") or meta.get("method") or space.path.name
     name = source.get("name") or meta.get("name") or method
-    return {"path": str(space.path), "sha256": space.sha256, "method": method, "name": name,
-            "langs": sorted(space.langs)}
+    return {"path": str(space.path), "sha256": space.sha256, "size": data_size(space), "method": method,
+            "name": name, "langs": sorted(space.langs)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from torch import nn
 from cltc_tools import __version__
 from cltc_tools.errors import InputError
 from cltc_tools.io.documents import Document
+from cltc_tools.io.names import path_under, resolved
 from cltc_tools.io.parallel import SentencePair
 from cltc_tools.io.space import Space
 from cltc_tools.text.tokenize import Tokenizer
@@ -116,10 +118,10 @@ def train_models(space: Space, space_info: dict[str, Any], train: Sequence[Docum
     if missing:
         raise InputError(f"languages {', '.join(missing)} have no vectors in the space "
                          f"(it has: {', '.join(sorted(space.langs))})", space.path)
-    plan = [(langs, out_root / f"{settings.arch}-{settings.mode}-{'+'.join(langs)}")
+    plan = [(langs, path_under(out_root, f"{settings.arch}-{settings.mode}-{'+'.join(langs)}", what="model name"))
             for langs in groups_for_mode(settings.mode, train)]
     for _, out_dir in plan:
-        if out_dir.exists() and not (force or settings.resume):
+        if os.path.lexists(resolved(out_dir)) and not (force or settings.resume):
             raise InputError("output exists (use --force to overwrite, or --resume to keep finished models)", out_dir)
     models = []
     for langs, out_dir in plan:
@@ -189,7 +191,7 @@ def fit(space: Space, space_info: dict[str, Any], train: Sequence[Document], dev
     fingerprint = run_fingerprint(settings, space_info, train, dev)
     progress = run_training(arch, model, loss_fn, tr, dv, len(labels), settings, device, out_dir, fingerprint,
                             on_epoch, task)
-    config = checkpoint_config(settings, space_info, labels, train, progress, vocab)
+    config = checkpoint_config(settings, space_info, labels, train, progress, vocab, out_dir)
     sha = ""
     if settings.dist.is_main:
         sha = save_checkpoint(out_dir, config, progress.best_state, vocab.entries, force=True)
@@ -333,7 +335,10 @@ def predict(model: nn.Module, docs: Sequence[Encoding], hierarchical: bool, batc
 
 
 def checkpoint_config(settings: TrainSettings, space_info: dict[str, Any], labels: list[str],
-                      train: Sequence[Document], progress: Progress, vocab: Vocabulary) -> dict[str, Any]:
+                      train: Sequence[Document], progress: Progress, vocab: Vocabulary,
+                      out_dir: Path | None = None) -> dict[str, Any]:
+    """What config.json records; the space's path also relative to the checkpoint folder (``out_dir``), which is
+    what evaluation resolves, so that a moved runs folder or another working folder still finds it."""
     counts = Counter(d.lang for d in train)
     return {
         "arch": settings.arch,
@@ -343,7 +348,8 @@ def checkpoint_config(settings: TrainSettings, space_info: dict[str, Any], label
         "train_langs": sorted(counts),
         "train_docs": dict(sorted(counts.items())),
         "tokenizer": settings.tokenizer.to_json(),
-        "space": space_info,
+        "space": space_info | ({"path_from_checkpoint": os.path.relpath(space_info["path"], out_dir)}
+                               if out_dir is not None else {}),
         "seed": settings.seed,
         "vocab_size": len(vocab) - 1,
         "epochs": progress.epoch,

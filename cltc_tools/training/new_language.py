@@ -44,9 +44,10 @@ def parse_vectors(values: Sequence[str]) -> dict[str, Path]:
     return found
 
 
-def model_space(config: dict[str, Any]) -> Space | None:
-    """The space the model was trained in, or None when it is no longer where the checkpoint says."""
-    path = Path(str(config["space"].get("path", "")))
+def model_space(config: dict[str, Any], path: Path | None = None) -> Space | None:
+    """The space the model was trained in (at ``path``, default the checkpoint's record of it), or None when it is
+    no longer there."""
+    path = path if path is not None else Path(str(config["space"].get("path", "")))
     return open_space(path) if (path / "space.json").is_file() else None
 
 
@@ -101,13 +102,15 @@ def alignment_steps(result: AlignResult) -> list[tuple[str, str, dict[str, Any]]
     return steps
 
 
-def evaluation_space(config: dict[str, Any], given: Path | None, vectors: dict[str, Path], dicts: Sequence[str],
-                     eval_dicts: Sequence[Path], out: Path | None, force: bool = False, device: str = "auto",
-                     progress: Progress | None = None) -> EvalSpace:
+def evaluation_space(config: dict[str, Any], given: Path | Space | None, vectors: dict[str, Path],
+                     dicts: Sequence[str], eval_dicts: Sequence[Path], out: Path | None, force: bool = False,
+                     device: str = "auto", progress: Progress | None = None,
+                     trained_path: Path | None = None) -> EvalSpace:
     """The space a model with checkpoint ``config`` is evaluated in: ``given`` (checked against the model's own
-    coordinates) or the model's own, extended to the languages of ``vectors`` it lacks."""
-    trained = model_space(config)
-    space = open_space(given) if given is not None else trained
+    coordinates, found at ``trained_path`` or where the checkpoint says) or the model's own, extended to the
+    languages of ``vectors`` it lacks."""
+    trained = model_space(config, trained_path)
+    space = (given if isinstance(given, Space) else open_space(given)) if given is not None else trained
     if space is None:
         raise InputError(f"the model's space {config['space'].get('path')} is gone: give --space DIR")
     note = check_coordinates(trained, space, force) if given is not None else None

@@ -3,6 +3,8 @@
 Profiles (chosen with the environment variable HYPOTHESIS_PROFILE):
   default  500 examples per reader fuzz target, 100 per command-line fuzz target (CI)
   long     10,000 per reader target, 1,000 per command-line target (the recorded run of docs/RELIABILITY.md)
+Each target runs once per seed of ``FUZZ_SEEDS`` (conftest.py), with its examples shared among the seeds, so a
+failure names its seed (``test_x[seed11]``) and reproduces.
 The profiles are applied per test (``@FUZZ``, ``@CLI_FUZZ``); Hypothesis' global settings stay untouched, so the
 other tests of the repository keep their own example counts.
 """
@@ -28,9 +30,11 @@ settings.register_profile("reliability-long", max_examples=10_000, **_COMMON)
 
 PROFILE = "reliability-long" if os.environ.get("HYPOTHESIS_PROFILE", "") in ("long", "reliability-long") \
     else "reliability"
-FUZZ = settings(settings.get_profile(PROFILE))
-CLI_EXAMPLES = FUZZ.max_examples // 10 if PROFILE == "reliability-long" else FUZZ.max_examples // 5
-CLI_FUZZ = settings(FUZZ, max_examples=CLI_EXAMPLES)
+FUZZ_SEEDS = (0, 11, 2026)  # 11: the seed of the BOM-only stdin case (test_train_on_damaged_stdin_records)
+_TOTAL = settings.get_profile(PROFILE).max_examples
+FUZZ = settings(settings.get_profile(PROFILE), max_examples=-(-_TOTAL // len(FUZZ_SEEDS)))
+CLI_EXAMPLES = _TOTAL // 10 if PROFILE == "reliability-long" else _TOTAL // 5
+CLI_FUZZ = settings(FUZZ, max_examples=-(-CLI_EXAMPLES // len(FUZZ_SEEDS)))
 
 # Bytes that break naive readers: line ends, BOM, Unicode spaces, NaN/Inf, huge numbers, NUL, bad UTF-8, JSON
 # punctuation, gzip magic.
