@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import orjson
 import typer
@@ -26,8 +26,9 @@ from cltc_tools.io.atomic import atomic_file
 from cltc_tools.io.documents import document_to_json
 from cltc_tools.io.records import file_sha256, require_path
 from cltc_tools.io.space import open_space
-from cltc_tools.training.checkpoint import load_checkpoint
-from cltc_tools.training.evaluate import LangResult, evaluate
+
+if TYPE_CHECKING:
+    from cltc_tools.training.evaluate import LangResult
 
 TOOL = "cltc-eval"
 EPILOG = """Examples:
@@ -90,6 +91,9 @@ def main_command(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
+    from cltc_tools.training.checkpoint import load_checkpoint  # torch: imported here, so --help stays fast
+    from cltc_tools.training.evaluate import evaluate
+
     session = Session(TOOL, quiet)
     if not data and not test:
         raise InputError("no test data: use --data DIR or --test FILE")

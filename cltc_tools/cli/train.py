@@ -23,8 +23,6 @@ from cltc_tools.cli._common import (
 from cltc_tools.errors import InputError
 from cltc_tools.io.records import require_path
 from cltc_tools.text.tokenize import STYLES, Tokenizer
-from cltc_tools.training.checkpoint import export_tuned_space
-from cltc_tools.training.distributed import context_from_env, shutdown
 from cltc_tools.training.inputs import (
     check_auxiliary_options,
     sentence_pairs,
@@ -32,7 +30,6 @@ from cltc_tools.training.inputs import (
     training_data,
     training_spaces,
 )
-from cltc_tools.training.loop import TrainSettings, train_models
 from cltc_tools.training.models import ARCHS
 
 TOOL = "cltc-train"
@@ -100,6 +97,10 @@ def train(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
+    from cltc_tools.training.checkpoint import export_tuned_space  # torch: imported here, so --help stays fast
+    from cltc_tools.training.distributed import context_from_env, shutdown
+    from cltc_tools.training.loop import TrainSettings, train_models
+
     ctx = context_from_env()
     session = Session(TOOL, quiet or not ctx.is_main, read_stdin=ctx.is_main, emit=ctx.is_main)
     if ctx.active and not space:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from cltc_tools.registry import Registry, merge_hparams
+
+if TYPE_CHECKING:  # torch is imported where a model is built, not where the names are listed
+    import torch
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -34,4 +35,6 @@ ARCHS: Registry[Arch] = Registry("architecture")
 
 def embedding_layer(weights: torch.Tensor, fine_tune: bool) -> nn.Embedding:
     """Pretrained word vectors; row 0 is padding. Sparse gradients, so a step updates only the rows in the batch."""
+    from torch import nn
+
     return nn.Embedding.from_pretrained(weights.clone(), freeze=not fine_tune, padding_idx=0, sparse=True)
