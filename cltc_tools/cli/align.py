@@ -10,7 +10,7 @@ import typer
 from cltc_tools.align.pipeline import TOOL, AlignResult, align_spaces
 from cltc_tools.align.registry import METHODS
 from cltc_tools.cli._common import DEVICE_DEFAULT, Debug, Device, Force, Quiet, Seed, Session, cli_errors, make_app, run
-from cltc_tools.errors import InputError
+from cltc_tools.errors import NoInputError
 from cltc_tools.io import records as rec
 
 HELP = "Map embedding spaces into one multilingual space (Procrustes, CCA, Attract-Repel) and evaluate it."
@@ -161,7 +161,7 @@ def align(
     METHODS.get(method)
     inputs = spaces or [rec.require_path(r) for r in session.of_kind("space")]
     if not inputs:
-        raise InputError("no input space: give --space DIR or pipe space records on stdin")
+        raise NoInputError("no input space: give --space DIR or pipe space records on stdin")
     options = {"refine": refine, "refine_vocab": refine_vocab, "sv_threshold": sv_threshold,
                "cca_space": cca_space, "cca_ratio": cca_ratio, "cca_ridge": cca_ridge, "attract": attract,
                "repel": repel, "attract_margin": attract_margin, "repel_margin": repel_margin, "ar_batch": ar_batch,
@@ -198,12 +198,13 @@ def report(session: Session, result: AlignResult) -> None:
     """Dictionary use, fit and P@k lines on stderr; the space record, then one record per evaluation, on stdout."""
     for pairs in result.dictionaries:
         lost = f", {pairs.missing} with a word missing from the spaces" if pairs.missing else ""
-        session.log(f"{pairs.source}: {len(pairs)} {pairs.src_lang}-{pairs.tgt_lang} pairs of {pairs.pairs}{lost}")
+        session.log(f"{TOOL}: {pairs.source}: {len(pairs)} {pairs.src_lang}-{pairs.tgt_lang} pairs of "
+                    f"{pairs.pairs}{lost}")
     for line in fit_lines(result):
-        session.log(line)
+        session.log(f"{TOOL}: {line}")
     session.record("space", **result.record_fields())
     for ev in result.evaluations:
-        session.log(ev.scores.line(ev.src_lang, ev.tgt_lang))
+        session.log(f"{TOOL}: {ev.scores.line(ev.src_lang, ev.tgt_lang)}")
         session.record("translation-metrics", space=str(result.path), name=result.name, method=result.method,
                        src_lang=ev.src_lang, tgt_lang=ev.tgt_lang, dictionary=ev.dictionary,
                        **ev.scores.fields(), inputs=[result.sha256, ev.sha256])

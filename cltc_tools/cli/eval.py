@@ -21,7 +21,7 @@ from cltc_tools.cli._common import (
     run,
 )
 from cltc_tools.datasets.labelled import load_split
-from cltc_tools.errors import InputError
+from cltc_tools.errors import InputError, NoInputError
 from cltc_tools.io.atomic import atomic_file
 from cltc_tools.io.documents import document_to_json
 from cltc_tools.io.records import file_sha256, require_path
@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from cltc_tools.training.evaluate import LangResult
 
 TOOL = "cltc-eval"
-EPILOG = """Examples:
-
+EPILOG = """\b
+Examples (on the runs/ folder of cltc-train's example):
   cltc-train --arch mlp --mode multi --space runs/space --data demo/docs --out runs/models | cltc-eval --data demo/docs
   cltc-eval --model runs/models/mlp-multi-de+en+fr+it --test demo/docs/it/test.jsonl --predictions it.pred.jsonl
 
@@ -43,7 +43,9 @@ By default a mono model is evaluated on its training language and a multi model 
 --langs chooses the test languages for all models.
 """
 
-app = make_app("Evaluate text classifiers: one metrics record per (model, test language).", epilog=EPILOG)
+HELP = "Evaluate text classifiers: one metrics record per (model, test language)."
+
+app = make_app(HELP, epilog=EPILOG)
 
 
 def models_to_eval(session: Session, models: list[Path]) -> list[Path]:
@@ -53,7 +55,7 @@ def models_to_eval(session: Session, models: list[Path]) -> list[Path]:
     if not records and session.records:
         raise InputError(f"none of the {len(session.records)} records is a model record: give --model DIR", "<stdin>")
     if not records:
-        raise InputError("no model given: use --model DIR or pipe model records on stdin")
+        raise NoInputError("no model given: use --model DIR or pipe model records on stdin")
     return [require_path(r) for r in records]
 
 
@@ -75,17 +77,21 @@ def write_predictions(path: Path, rows: list[dict[str, Any]], force: bool) -> No
             handle.write(orjson.dumps(row) + b"\n")
 
 
-@app.command()
+@app.command(help=HELP, epilog=EPILOG)  # one command: typer shows the command's own texts
 @cli_errors(TOOL)
 def main_command(
-    model: Annotated[Optional[list[Path]], typer.Option("--model", "-m", help="Model checkpoint (repeatable).")] = None,
-    data: Annotated[Optional[Path], typer.Option("--data", help="Dataset folder with <lang>/test.jsonl.")] = None,
-    test: Annotated[Optional[list[Path]], typer.Option("--test", help="Test documents JSONL (repeatable).")] = None,
-    split: Annotated[str, typer.Option("--split", help="Split of --data to evaluate.")] = "test",
+    model: Annotated[Optional[list[Path]], typer.Option(
+        "--model", "-m", metavar="DIR", help="Model checkpoint (repeatable).")] = None,
+    data: Annotated[Optional[Path], typer.Option(
+        "--data", metavar="DIR", help="Dataset folder with <lang>/test.jsonl.")] = None,
+    test: Annotated[Optional[list[Path]], typer.Option(
+        "--test", metavar="FILE", help="Test documents JSONL (repeatable).")] = None,
+    split: Annotated[str, typer.Option("--split", metavar="NAME", help="Split of --data to evaluate.")] = "test",
     langs: Annotated[Optional[str], typer.Option("--langs", help="Test languages, e.g. de,it.")] = None,
-    space: Annotated[Optional[Path], typer.Option("--space", help="Space to read word vectors from "
+    space: Annotated[Optional[Path], typer.Option("--space", metavar="DIR", help="Space to read word vectors from "
                                                   "(default: the model's own).")] = None,
-    predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Write predictions JSONL.")] = None,
+    predictions: Annotated[Optional[Path], typer.Option(
+        "--predictions", metavar="FILE", help="Write predictions JSONL.")] = None,
     device: Device = DEVICE_DEFAULT,
     force: Force = False,
     quiet: Quiet = False,
