@@ -64,8 +64,8 @@ def render(path: Path) -> str:
         rows.append(f"| `{r['command']}` | {wall} | {r['cpu_s']} s | {r['peak_rss_mb']} MB | {r['status']} | "
                     f"{' / '.join(map(str, r['load_before']))} ; {' / '.join(map(str, r['load_after']))} |")
     rows.append("")
-    rows += [f"`{r['command']}`: {r['last_line']} ({r['cores']} cores, OMP_NUM_THREADS {r['omp_num_threads']})."
-             for r in records]
+    rows += [f"`{r['command']}`: {r['last_line'] if r['what'] == 'suite' else 'exit ' + str(r['status'])} "
+             f"({r['cores']} cores, OMP_NUM_THREADS {r['omp_num_threads']})." for r in records]
     return "\n".join(rows) + "\n"
 
 

@@ -92,7 +92,7 @@ def render(path: Path) -> str:
     rows += [f"| `{r['command']} --help` | {r['median_s']:.3f} | {r['best_s']:.3f} | {r['cpu_s']:.3f} | "
              f"{'yes' if r['description_and_example'] else 'NO'} |" for r in records]
     slowest = max(r["median_s"] for r in records)
-    rows += ["", f"{len(records)} commands, {first['repeats']} runs each; slowest median {slowest:.3f} s. Load average "
+    rows += ["", f"{len(records)} commands, run {first['repeats']} times each (interleaved); slowest median {slowest:.3f} s. Load average "
              f"(1/5/15 min) {' / '.join(map(str, first['load_before']))} before and "
              f"{' / '.join(map(str, first['load_after']))} after, {first['cores']} cores; Python {first['python']}, "
              f"typer {first['typer']}."]

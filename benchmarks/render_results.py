@@ -1,6 +1,7 @@
 """Render the tables of RESULTS.md from the record files committed under benchmarks/ (``make -C benchmarks results``).
 
-A table sits between two markers; the opening one names the command that renders it, run in benchmarks/:
+A table sits between two markers, each on a line of its own (not indented); the opening one names the command
+that renders it, run in benchmarks/:
 
     <!-- table: cltc-report records/sib200/finetune.jsonl --table translation -->
     (the command's output: replaced on every run, never edited by hand)
@@ -27,7 +28,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-MARKED = re.compile(r"(<!-- table: (?P<command>.+?) -->\n)(?P<body>.*?)(<!-- /table -->)", re.S)
+MARKED = re.compile(r"^(<!-- table: (?P<command>.+?) -->\n)(?P<body>.*?)^(<!-- /table -->)", re.S | re.M)
 PROGRAMS = {"cltc-report": [sys.executable, "-m", "cltc_tools.cli.report"], "python": [sys.executable]}
 
 

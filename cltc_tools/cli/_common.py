@@ -125,7 +125,7 @@ class Session:
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.speed:>8.1f}/s" if total else ""), TimeElapsedColumn(), TimeRemainingColumn())
         with Progress(*columns, console=self.err, transient=True) as bar:
-            task = bar.add_task(description, total=total)
+            task = bar.add_task(f"{self.tool}: {description}", total=total)
             yield lambda n=1: bar.advance(task, n)
 
 
