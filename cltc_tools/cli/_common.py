@@ -8,7 +8,7 @@ import os
 import signal
 import stat
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -263,7 +263,7 @@ def paths_from(values: Iterable[Path] | None) -> list[Path]:
 MAX_DEFAULT_THREADS = 4
 
 
-def default_threads(env: dict[str, str] | os._Environ[str]) -> None:
+def default_threads(env: MutableMapping[str, str]) -> None:
     """Threads for torch/OpenMP when the user set none: min(usable cores, 4), idle workers sleep (no spinning).
 
     OMP_NUM_THREADS, MKL_NUM_THREADS and OMP_WAIT_POLICY given by the user win; this runs before torch is imported.
@@ -321,8 +321,16 @@ def repeat_hint(command: Any, args: list[str]) -> str | None:
         if arg in repeatable and len(values) > 1:
             shown = " ".join(f"{arg}={v}" for v in values[:2])
             return (f"Hint: {arg} takes one value per use: write {shown} ..., or let the shell repeat it with "
-                    f"brace expansion and no space after '=': {arg}=demo/spaces/{{en,de}}")
+                    f"brace expansion and no space after '=': {arg}={brace_form(values)}")
     return None
+
+
+def brace_form(values: list[str]) -> str:
+    """``["d/en", "d/de"]`` -> ``"d/{en,de}"``: the shell pattern that expands to the values."""
+    head = os.path.commonprefix(values)
+    tail = os.path.commonprefix([v[len(head):][::-1] for v in values])[::-1]
+    middles = [v[len(head):len(v) - len(tail)] for v in values]
+    return f"{head}{{{','.join(middles)}}}{tail}"
 
 
 class _App(typer.Typer):

@@ -62,6 +62,7 @@ def test_a_repeatable_option_without_equals_gets_a_hint(tmp_path):
     assert result.exit_code == 2
     assert "--space=demo/spaces/en --space=demo/spaces/de" in result.stderr
     assert "--space=demo/spaces/{en,de}" in result.stderr
+    assert _common.brace_form(["d/de-en.txt", "d/fr-en.txt", "d/it-en.txt"]) == "d/{de,fr,it}-en.txt"
 
 
 def test_on_a_terminal_records_become_one_summary_line(tmp_path):
