@@ -31,6 +31,10 @@ class InputError(CLTCError):
         return f"{self.path}:{self.line}: {problem}"
 
 
+class NoInputError(InputError):
+    """Nothing to work on: no option names the input and standard input carried no records."""
+
+
 class OutputExistsError(InputError):
     """The output path exists and ``--force`` was not given."""
 

@@ -4,11 +4,15 @@ Every registry of the toolbox (alignment methods, embedding trainers, architectu
 normalisation steps) is a :class:`Registry`: entries are added explicitly with ``register(name, obj)`` in the
 package's registration module, a duplicate name is rejected and an unknown name is answered with the known ones.
 Every configurable entry merges its settings with :func:`merge_hparams`: defaults < preset < explicit options.
+Modules that define entries import torch with :func:`deferred_import`, so that listing a registry's names (every
+``--help``) does not load it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import importlib
+import types
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from cltc_tools.errors import InputError
@@ -22,13 +26,21 @@ class Registry(Generic[T]):
     def __init__(self, kind: str):
         self.kind = kind
         self._items: dict[str, T] = {}
+        self._deferred: dict[str, Callable[[], T]] = {}
 
     def register(self, name: str, obj: T) -> T:
         """Add ``obj`` under ``name`` and return it; a name can be registered once."""
-        if name in self._items:
+        if name in self._items or name in self._deferred:
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._items[name] = obj
         return obj
+
+    def register_deferred(self, name: str, load: Callable[[], T]) -> None:
+        """Add the entry that ``load()`` returns on first use, so that listing the names (``--help``) does not
+        import what the entry needs (torch)."""
+        if name in self._items or name in self._deferred:
+            raise ValueError(f"{self.kind} {name!r} is already registered")
+        self._deferred[name] = load
 
     def unregister(self, name: str) -> None:
         """Remove ``name`` (for plug-ins and tests that register temporarily)."""
@@ -36,20 +48,35 @@ class Registry(Generic[T]):
         del self._items[name]
 
     def get(self, name: str) -> T:
+        if name in self._deferred:
+            self._items[name] = self._deferred.pop(name)()
         try:
             return self._items[name]
         except KeyError:
-            known = ", ".join(sorted(self._items))
-            raise InputError(f"unknown {self.kind} {name!r} (known: {known})") from None
+            raise InputError(f"unknown {self.kind} {name!r} (known: {', '.join(self.names())})") from None
 
     def names(self) -> list[str]:
-        return sorted(self._items)
+        return sorted([*self._items, *self._deferred])
 
     def __contains__(self, name: object) -> bool:
-        return name in self._items
+        return name in self._items or name in self._deferred
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
+
+
+class _DeferredModule(types.ModuleType):
+    """A stand-in that imports the real module on the first attribute access, then holds its attributes."""
+
+    def __getattr__(self, attr: str) -> Any:
+        module = importlib.import_module(self.__name__)
+        self.__dict__.update(vars(module))
+        return getattr(module, attr)
+
+
+def deferred_import(name: str) -> Any:
+    """``torch = deferred_import("torch")``: the module is imported when first used, not when this line runs."""
+    return _DeferredModule(name)
 
 
 def flag(key: str) -> str:

@@ -13,5 +13,4 @@ cltc-align --method procrustes --pivot en \
   | cltc-train --arch mlp --mode mono --data "$w/docs" --out "$out/models" --force \
   | cltc-train --arch mlp --mode multi --data "$w/docs" --out "$out/models" --force \
   | cltc-eval --data "$w/docs" \
-  | tee "$out/run.jsonl" \
-  | cltc-report
+  | cltc-report --tee "$out/run.jsonl" --force

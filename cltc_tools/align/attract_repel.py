@@ -37,14 +37,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from cltc_tools.align.constraints import ConstraintFile, Word, constraint_rows, parse_spec, read_constraints
 from cltc_tools.align.problem import Advance, Fitted, Problem
 from cltc_tools.align.procrustes import procrustes
 from cltc_tools.align.regression import SOLVERS, relative_residual, solve_map
 from cltc_tools.errors import InputError
+from cltc_tools.registry import deferred_import
+
+torch = deferred_import("torch")
+F = deferred_import("torch.nn.functional")
 
 JOINS = ("regression", "none")
 INITS = ("none", "procrustes")

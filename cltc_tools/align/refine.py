@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
 from cltc_tools.align.problem import Progress, no_progress
 from cltc_tools.align.procrustes import procrustes
@@ -25,6 +24,9 @@ from cltc_tools.align.translation import (
     rows_per_block,
     unit_rows,
 )
+from cltc_tools.registry import deferred_import
+
+torch = deferred_import("torch")
 
 
 def csls_mutual_pairs(src: np.ndarray, tgt: np.ndarray, k: int = 10, device: str = "cpu",

@@ -11,7 +11,10 @@ paper's equation (Vowpal Wabbit would add a constant feature by default).
 from __future__ import annotations
 
 import numpy as np
-import torch
+
+from cltc_tools.registry import deferred_import
+
+torch = deferred_import("torch")
 
 SOLVERS = ("lstsq", "sgd")
 

@@ -25,10 +25,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from cltc_tools.align.dictionary import IndexPairs
 from cltc_tools.errors import InputError
+from cltc_tools.registry import deferred_import
+
+torch = deferred_import("torch")
 
 KS = (1, 5, 10)
 BLOCK_BYTES = 256 * 2**20

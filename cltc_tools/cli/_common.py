@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import errno
 import functools
+import itertools
 import os
 import signal
+import stat
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -15,9 +17,15 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from typer.core import TyperCommand
 
-from cltc_tools.errors import CLTCError, InputError
+from cltc_tools.errors import CLTCError, InputError, NoInputError
 from cltc_tools.io import records as rec
+
+try:  # typer >= 0.26 vendors click
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover
+    from click.exceptions import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,7 +39,7 @@ Device = Annotated[str, typer.Option("--device", metavar="auto|cpu|cuda",
 
 
 def make_app(help_text: str, epilog: str | None = None, **kwargs: Any) -> typer.Typer:
-    return typer.Typer(
+    return _App(
         help=help_text, epilog=epilog, add_completion=False, no_args_is_help=False,
         rich_markup_mode=None, pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, **kwargs,
@@ -54,13 +62,19 @@ class Session:
         # passed through before the first record of this command, or when it succeeds (cli_errors): a command
         # that fails prints nothing on stdout, so a pipeline never carries the provenance of a failed step
         self._passthrough = [line.rstrip(b"\r\n") + b"\n" for line in raw if line.strip()]
+        # on a terminal, people read a summary of the records (see summarize); a pipe or file gets the records
+        self.to_terminal = _stdout_is_terminal()
+        self._held: dict[str, int] = {}
         _SESSIONS.append(self)
 
     def flush_passthrough(self) -> None:
         if self._passthrough:
-            out = _stdout()
-            out.write(b"".join(self._passthrough))
-            out.flush()
+            if self.to_terminal:
+                self._held["passed through"] = self._held.get("passed through", 0) + len(self._passthrough)
+            else:
+                out = _stdout()
+                out.write(b"".join(self._passthrough))
+                out.flush()
             self._passthrough = []
 
     @staticmethod
@@ -79,7 +93,18 @@ class Session:
     def emit(self, record: dict[str, Any]) -> None:
         if self.emits:
             self.flush_passthrough()
-            rec.write_record(record, _stdout())
+            if self.to_terminal:
+                self._held[record["kind"]] = self._held.get(record["kind"], 0) + 1
+            else:
+                rec.write_record(record, _stdout())
+
+    def summarize(self) -> None:
+        """On a terminal, one line instead of the records: how many of each kind, and how to keep them."""
+        if self.to_terminal and self._held:
+            kinds = ", ".join(f"{n} {kind}" for kind, n in self._held.items())
+            typer.echo(f"{self.tool}: {sum(self._held.values())} records ({kinds}), shown in full when stdout is "
+                       f"a pipe or a file (| cltc-..., > run.jsonl)")
+            self._held = {}
 
     def record(self, kind: str, **fields: Any) -> dict[str, Any]:
         record = rec.make_record(kind, self.tool, **fields)
@@ -101,12 +126,29 @@ class Session:
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.speed:>8.1f}/s" if total else ""), TimeElapsedColumn(), TimeRemainingColumn())
         with Progress(*columns, console=self.err, transient=True) as bar:
-            task = bar.add_task(description, total=total)
+            task = bar.add_task(f"{self.tool}: {description}", total=total)
             yield lambda n=1: bar.advance(task, n)
 
 
 def _stdout():
     return getattr(sys.stdout, "buffer", sys.stdout)
+
+
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout is not None and sys.stdout.isatty()
+    except (ValueError, AttributeError):
+        return False
+
+
+_EMPTY_PIPE = [False]  # stdin was a pipe that closed without a byte: the command before this one failed
+
+
+def _is_pipe(stream: Any) -> bool:
+    try:
+        return stat.S_ISFIFO(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _stdin_lines() -> list[bytes]:
@@ -119,6 +161,7 @@ def _stdin_lines() -> list[bytes]:
     except ValueError:
         return []
     data = getattr(stdin, "buffer", stdin).read()
+    _EMPTY_PIPE[0] = not data and _is_pipe(stdin)
     if isinstance(data, str):
         data = data.encode()
     if data.startswith(b"\xef\xbb\xbf"):  # a record file saved with a UTF-8 byte order mark
@@ -134,6 +177,7 @@ def cli_errors(tool: str) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             debug = bool(kwargs.get("debug"))
             _SESSIONS.clear()
+            _EMPTY_PIPE[0] = False
             try:
                 result = func(*args, **kwargs)
                 _flush_sessions()
@@ -169,6 +213,7 @@ def cli_errors(tool: str) -> Callable[[F], F]:
 def _flush_sessions() -> None:
     for session in _SESSIONS:
         session.flush_passthrough()
+        session.summarize()
 
 
 def _fail(tool: str, err: BaseException, debug: bool, status: int, internal: bool = False) -> None:
@@ -176,6 +221,8 @@ def _fail(tool: str, err: BaseException, debug: bool, status: int, internal: boo
         import traceback
 
         traceback.print_exception(err, file=sys.stderr)
+    if isinstance(err, NoInputError) and _EMPTY_PIPE[0] and not debug:
+        raise typer.Exit(status) from None  # one line per cause: the failed command before it has said why
     if isinstance(err, InputError):
         message = err.render()
     elif internal:
@@ -219,9 +266,10 @@ def _silence_stdout() -> None:
 
 
 def run(app: typer.Typer) -> None:
-    """Entry point of a console script: default SIGPIPE, so ``| head`` ends quietly."""
+    """Entry point of a console script: default SIGPIPE, so ``| head`` ends quietly; thread defaults."""
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    default_threads(os.environ)
     if hasattr(signal, "SIGXFSZ"):  # over ``ulimit -f`` a write fails with EFBIG (a message) instead of a core dump
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     if _stdout_closed():  # every command writes records: refuse before any work rather than lose them
@@ -242,3 +290,86 @@ def parse_langs(value: str | None) -> list[str] | None:
 
 def paths_from(values: Iterable[Path] | None) -> list[Path]:
     return [Path(v) for v in values or []]
+
+
+# --- help and usage: readable metavars, the '=' hint, thread defaults ---------------------------------------------
+
+MAX_DEFAULT_THREADS = 4
+
+
+def default_threads(env: MutableMapping[str, str]) -> None:
+    """Threads for torch/OpenMP when the user set none: min(usable cores, 4), idle workers sleep (no spinning).
+
+    OMP_NUM_THREADS, MKL_NUM_THREADS and OMP_WAIT_POLICY given by the user win; this runs before torch is imported.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = str(max(1, min(cores, MAX_DEFAULT_THREADS)))
+    env.setdefault("OMP_NUM_THREADS", threads)
+    env.setdefault("MKL_NUM_THREADS", env["OMP_NUM_THREADS"])
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def readable_metavar(param: Any) -> str | None:
+    """``--langs LANGS``, ``--epochs N``, ``--out PATH`` instead of typer's ``<str>``, ``<int>``, ``<path>``."""
+    if getattr(param, "is_flag", False) or getattr(param, "count", False) or param.metavar is not None:
+        return param.metavar
+    desc = getattr(param, "type_descriptor", None)
+    if desc is None or desc.is_choice:
+        return param.metavar
+    bare = param.bare_type()  # "int", "float", "str", "Path", "list[Path]", ...
+    if "Path" in bare:
+        return "PATH"
+    if "int" in bare:
+        return "N"
+    if "float" in bare:
+        return "X"
+    return (param.name or "value").upper().replace("_", "-")
+
+
+class ReadableCommand(TyperCommand):
+    """A command whose help shows readable metavars and whose usage errors hint at the ``--opt=VALUE`` form."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            param.metavar = readable_metavar(param)
+            if param.param_type_name == "argument":  # the metavar says it all: no "<list[Path]>" after it
+                param.display_type_rich = lambda ctx: None
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        given = list(args)
+        try:
+            return super().parse_args(ctx, args)
+        except UsageError as err:
+            hint = repeat_hint(self, given) if "unexpected extra argument" in err.message else None
+            if hint:
+                err.message = f"{err.message}\n{hint}"
+            raise
+
+
+def repeat_hint(command: Any, args: list[str]) -> str | None:
+    """The hint for ``--space a b``: a repeatable option takes one value per use."""
+    repeatable = {opt for p in command.params if getattr(p, "multiple", False) for opt in p.opts}
+    for i, arg in enumerate(args):
+        values = list(itertools.takewhile(lambda a: not a.startswith("-"), args[i + 1:]))
+        if arg in repeatable and len(values) > 1:
+            shown = " ".join(f"{arg}={v}" for v in values[:2])
+            return (f"Hint: {arg} takes one value per use: write {shown} ..., or let the shell repeat it with "
+                    f"brace expansion and no space after '=': {arg}={brace_form(values)}")
+    return None
+
+
+def brace_form(values: list[str]) -> str:
+    """``["d/en", "d/de"]`` -> ``"d/{en,de}"``: the shell pattern that expands to the values."""
+    head = os.path.commonprefix(values)
+    tail = os.path.commonprefix([v[len(head):][::-1] for v in values])[::-1]
+    middles = [v[len(head):len(v) - len(tail)] for v in values]
+    return f"{head}{{{','.join(middles)}}}{tail}"
+
+
+class _App(typer.Typer):
+    """typer.Typer whose commands are ReadableCommand."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("cls", ReadableCommand)
+        return super().command(*args, **kwargs)

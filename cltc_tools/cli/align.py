@@ -11,7 +11,7 @@ from cltc_tools.align.extend import extend_space
 from cltc_tools.align.pipeline import TOOL, AlignResult, align_spaces
 from cltc_tools.align.registry import METHODS
 from cltc_tools.cli._common import DEVICE_DEFAULT, Debug, Device, Force, Quiet, Seed, Session, cli_errors, make_app, run
-from cltc_tools.errors import InputError
+from cltc_tools.errors import InputError, NoInputError
 from cltc_tools.io import records as rec
 
 HELP = "Map embedding spaces into one multilingual space (Procrustes, CCA, Attract-Repel) and evaluate it."
@@ -227,7 +227,7 @@ def align(
         torch.set_num_threads(threads)
     inputs = spaces or [rec.require_path(r) for r in session.of_kind("space")]
     if not inputs:
-        raise InputError("no input space: give --space DIR or pipe space records on stdin")
+        raise NoInputError("no input space: give --space DIR or pipe space records on stdin")
     if extend is not None:
         given = [name for name in RECIPE_OPTIONS
                  if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"]
@@ -280,12 +280,13 @@ def report(session: Session, result: AlignResult) -> None:
         lost = f", {pairs.missing} with a word missing from the spaces" if pairs.missing else ""
         if pairs.malformed:
             session.warn(f"{pairs.source}: {pairs.malformed} malformed line(s) skipped (not two fields)")
-        session.log(f"{pairs.source}: {len(pairs)} {pairs.src_lang}-{pairs.tgt_lang} pairs of {pairs.pairs}{lost}")
+        session.log(f"{TOOL}: {pairs.source}: {len(pairs)} {pairs.src_lang}-{pairs.tgt_lang} pairs of "
+                    f"{pairs.pairs}{lost}")
     for line in fit_lines(result):
-        session.log(line)
+        session.log(f"{TOOL}: {line}")
     session.record("space", **result.record_fields())
     for ev in result.evaluations:
-        session.log(ev.scores.line(ev.src_lang, ev.tgt_lang))
+        session.log(f"{TOOL}: {ev.scores.line(ev.src_lang, ev.tgt_lang)}")
         session.record("translation-metrics", space=str(result.path), name=result.name, method=result.method,
                        src_lang=ev.src_lang, tgt_lang=ev.tgt_lang, dictionary=ev.dictionary,
                        **ev.scores.fields(), inputs=[result.sha256, ev.sha256])

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import orjson
 import typer
 
 from cltc_tools.cli._common import DEVICE_DEFAULT, Debug, Device, Quiet, Session, cli_errors, make_app, parse_langs, run
 from cltc_tools.datasets.labelled import load_split
-from cltc_tools.errors import InputError
+from cltc_tools.errors import InputError, NoInputError
 from cltc_tools.io.atomic import atomic_file, check_output_file
 from cltc_tools.io.documents import document_to_json
 from cltc_tools.io.names import resolved
 from cltc_tools.io.records import file_sha256, make_record, require_path
 from cltc_tools.io.space import Space, check_fingerprint, open_space
-from cltc_tools.training.checkpoint import Checkpoint, check_checkpoint_fingerprint, load_checkpoint, model_space_path
-from cltc_tools.training.evaluate import LangResult, evaluate, untuned_warnings
-from cltc_tools.training.new_language import EvalSpace, evaluation_space, parse_vectors
+
+if TYPE_CHECKING:  # torch: imported where the work is done, so that --help stays fast
+    from cltc_tools.training.checkpoint import Checkpoint
+    from cltc_tools.training.evaluate import LangResult
+    from cltc_tools.training.new_language import EvalSpace
 
 TOOL = "cltc-eval"
 EPILOG = """Examples:
@@ -45,7 +47,9 @@ By default a mono model is evaluated on its training language and a multi model 
 --langs chooses the test languages for all models.
 """
 
-app = make_app("Evaluate text classifiers: one metrics record per (model, test language).", epilog=EPILOG)
+HELP = "Evaluate text classifiers: one metrics record per (model, test language)."
+
+app = make_app(HELP, epilog=EPILOG)
 
 
 def models_to_eval(session: Session, models: list[Path]) -> list[tuple[Path, str | None]]:
@@ -56,13 +60,15 @@ def models_to_eval(session: Session, models: list[Path]) -> list[tuple[Path, str
     if not records and session.records:
         raise InputError(f"none of the {len(session.records)} records is a model record: give --model DIR", "<stdin>")
     if not records:
-        raise InputError("no model given: use --model DIR or pipe model records on stdin")
+        raise NoInputError("no model given: use --model DIR or pipe model records on stdin")
     return [(require_path(r), r["sha256"] if isinstance(r.get("sha256"), str) else None) for r in records]
 
 
 def space_for(session: Session, ckpt: Checkpoint, given: Path | None, verify: bool, force: bool) -> tuple[Path, Space]:
     """The space to read vectors from: ``--space``, or the model's own (found from the checkpoint's folder and
     checked against the fingerprint the checkpoint recorded for it)."""
+    from cltc_tools.training.checkpoint import model_space_path
+
     if given is not None:
         space = open_space(given)
         if verify:
@@ -80,6 +86,8 @@ def space_for(session: Session, ckpt: Checkpoint, given: Path | None, verify: bo
 
 def metrics_record(session: Session, model_path: Path, config: dict[str, Any], space_path: Path,
                    result: LangResult) -> dict[str, Any]:
+    from cltc_tools.training.checkpoint import model_space_path
+
     space = config["space"]
     own = model_space_path(model_path, config)
     zero_shot = str(space_path) != space.get("path") and resolved(space_path) != resolved(own)
@@ -110,21 +118,26 @@ SpacesOut = Annotated[Optional[Path], typer.Option(
     "(DIR/space) spaces.")]
 
 
-@app.command()
+@app.command(help=HELP, epilog=EPILOG)  # one command: typer shows the command's own texts
 @cli_errors(TOOL)
 def main_command(
-    model: Annotated[Optional[list[Path]], typer.Option("--model", "-m", help="Model checkpoint (repeatable).")] = None,
-    data: Annotated[Optional[Path], typer.Option("--data", help="Dataset folder with <lang>/test.jsonl.")] = None,
-    test: Annotated[Optional[list[Path]], typer.Option("--test", help="Test documents JSONL (repeatable).")] = None,
-    split: Annotated[str, typer.Option("--split", help="Split of --data to evaluate.")] = "test",
+    model: Annotated[Optional[list[Path]], typer.Option(
+        "--model", "-m", metavar="DIR", help="Model checkpoint (repeatable).")] = None,
+    data: Annotated[Optional[Path], typer.Option(
+        "--data", metavar="DIR", help="Dataset folder with <lang>/test.jsonl.")] = None,
+    test: Annotated[Optional[list[Path]], typer.Option(
+        "--test", metavar="FILE", help="Test documents JSONL (repeatable).")] = None,
+    split: Annotated[str, typer.Option("--split", metavar="NAME", help="Split of --data to evaluate.")] = "test",
     langs: Annotated[Optional[str], typer.Option("--langs", help="Test languages, e.g. de,it.")] = None,
-    space: Annotated[Optional[Path], typer.Option("--space", help="Space to read word vectors from, in the "
-                                                  "model's coordinates (default: the model's own).")] = None,
+    space: Annotated[Optional[Path], typer.Option(
+        "--space", metavar="DIR", help="Space to read word vectors from, in the model's coordinates (default: the "
+        "model's own).")] = None,
     vectors: Vectors = None,
     dicts: Dicts = None,
     eval_dicts: EvalDicts = None,
     out: SpacesOut = None,
-    predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Write predictions JSONL.")] = None,
+    predictions: Annotated[Optional[Path], typer.Option(
+        "--predictions", metavar="FILE", help="Write predictions JSONL.")] = None,
     verify: Annotated[bool, typer.Option("--verify", help="Recompute the content hash of each space and compare "
                                          "it (default: the sha256 field of space.json and the size).")] = False,
     device: Device = DEVICE_DEFAULT,
@@ -133,6 +146,10 @@ def main_command(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
+    from cltc_tools.training.checkpoint import check_checkpoint_fingerprint, load_checkpoint, model_space_path
+    from cltc_tools.training.evaluate import evaluate, untuned_warnings
+    from cltc_tools.training.new_language import evaluation_space, parse_vectors
+
     session = Session(TOOL, quiet, read_stdin=not model)
     if not data and not test:
         raise InputError("no test data: use --data DIR or --test FILE")

@@ -23,8 +23,6 @@ from cltc_tools.cli._common import (
 from cltc_tools.errors import InputError
 from cltc_tools.io.records import require_path
 from cltc_tools.text.tokenize import STYLES, Tokenizer
-from cltc_tools.training.checkpoint import export_tuned_space
-from cltc_tools.training.distributed import context_from_env, shutdown
 from cltc_tools.training.inputs import (
     MAX_LABELS,
     check_auxiliary_options,
@@ -35,15 +33,15 @@ from cltc_tools.training.inputs import (
     training_data,
     training_spaces,
 )
-from cltc_tools.training.loop import TrainSettings, groups_for_mode, train_models
 from cltc_tools.training.models import ARCHS
 from cltc_tools.training.models.registry import EMBEDDING_MODES
 
 TOOL = "cltc-train"
-EPILOG = """Example (synthetic demo world):
-
+EPILOG = """\b
+Example (synthetic demo world):
   cltc-data demo --out demo
-  cltc-align --method procrustes --space=demo/spaces/{en,de,fr,it} --dict=demo/dictionaries/{de,fr,it}-en.train.txt --out runs/space \\
+  cltc-align --method procrustes --space=demo/spaces/{en,de,fr,it} \\
+      --dict=demo/dictionaries/{de,fr,it}-en.train.txt --out runs/space \\
     | cltc-train --arch mlp --mode multi --data demo/docs --out runs/models
 
 Spaces come from --space or from the space records on stdin (one model set per space). With one space, models
@@ -52,27 +50,37 @@ are written to OUT/ARCH-MODE-LANGS; with several, to OUT/SPACE-NAME/ARCH-MODE-LA
 Interrupted runs: every epoch leaves a snapshot beside the model (.NAME.progress); rerun the same command with
 --resume to keep finished models and continue the others where they stopped, with the same final result.
 
+\b
 Data-parallel training (gloo on CPU, nccl on GPU; rank 0 writes the models and records):
-
   torchrun --standalone --nproc_per_node=2 -m cltc_tools.cli.train --arch cnn --mode multi \\
       --space runs/space --data demo/docs --out runs/models-ddp
 """
 
-app = make_app("Train text classifiers on documents JSONL in an embedding space.", epilog=EPILOG)
+HELP = "Train text classifiers on documents JSONL in an embedding space."
+
+app = make_app(HELP, epilog=EPILOG)
 
 
-@app.command()
+@app.command(help=HELP, epilog=EPILOG)  # one command: typer shows the command's own texts
 @cli_errors(TOOL)
 def train(
-    arch: Annotated[str, typer.Option("--arch", help=f"Architecture: {', '.join(ARCHS.names())}.")] = "mlp",
-    mode: Annotated[str, typer.Option("--mode", help="mono: one model per language; multi: one for all.")] = "multi",
-    space: Annotated[Optional[list[Path]], typer.Option("--space", help="Space directory (repeatable).")] = None,
-    data: Annotated[Optional[Path], typer.Option("--data", help="Dataset folder with <lang>/{train,dev}.jsonl.")] = None,
-    train_files: Annotated[Optional[list[Path]], typer.Option("--train", help="Training JSONL (repeatable).")] = None,
-    dev_files: Annotated[Optional[list[Path]], typer.Option("--dev", help="Development JSONL (repeatable).")] = None,
+    arch: Annotated[str, typer.Option(
+        "--arch", metavar="NAME", help=f"Architecture: {', '.join(ARCHS.names())}.")] = "mlp",
+    mode: Annotated[str, typer.Option(
+        "--mode", metavar="mono|multi", help="mono: one model per language; multi: one for all.")] = "multi",
+    space: Annotated[Optional[list[Path]], typer.Option(
+        "--space", metavar="DIR", help="Space directory (repeatable).")] = None,
+    data: Annotated[Optional[Path], typer.Option(
+        "--data", metavar="DIR", help="Dataset folder with <lang>/{train,dev}.jsonl.")] = None,
+    train_files: Annotated[Optional[list[Path]], typer.Option(
+        "--train", metavar="FILE", help="Training JSONL (repeatable).")] = None,
+    dev_files: Annotated[Optional[list[Path]], typer.Option(
+        "--dev", metavar="FILE", help="Development JSONL (repeatable).")] = None,
     langs: Annotated[Optional[str], typer.Option("--langs", help="Train on these languages only, e.g. en,de.")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the model checkpoints.")] = Path("models"),
-    preset: Annotated[Optional[str], typer.Option("--preset", help="'paper': the paper's settings.")] = None,
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="DIR", help="Folder for the model checkpoints.")] = Path("models"),
+    preset: Annotated[Optional[str], typer.Option(
+        "--preset", metavar="NAME", help="'paper': the paper's settings.")] = None,
     max_epochs: Annotated[Optional[int], typer.Option("--epochs", help="Maximum number of epochs.")] = None,
     patience: Annotated[Optional[int], typer.Option("--patience", help="Early-stopping patience.")] = None,
     lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate.")] = None,
@@ -88,22 +96,27 @@ def train(
         "--emb-lr", help="Learning rate of the word vectors (tuned, regularized, mapped) [the classifier's].")] = None,
     emb_reg: Annotated[Optional[float], typer.Option(
         "--emb-reg", help="regularized: weight of the squared distance from the aligned vectors.")] = None,
-    tokenizer: Annotated[str, typer.Option("--tokenizer", help=f"Tokenizer: {', '.join(STYLES)}.")] = "unicode",
+    tokenizer: Annotated[str, typer.Option(
+        "--tokenizer", metavar="NAME", help=f"Tokenizer: {', '.join(STYLES)}.")] = "unicode",
     lowercase: Annotated[bool, typer.Option("--lowercase/--no-lowercase", help="Lower-case text.")] = True,
     dev_fraction: Annotated[float, typer.Option("--dev-fraction", help="Held-out share when no dev data.")] = 0.1,
     device: Device = DEVICE_DEFAULT,
-    threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch.")] = None,
+    threads: Annotated[Optional[int], typer.Option(
+        "--threads", help="CPU threads for torch [OMP_NUM_THREADS if set, else min(cores, 4)].")] = None,
     parallel: Annotated[Optional[list[Path]], typer.Option(
-        "--parallel", help="Parallel sentences JSONL (repeatable) for the +sent-ali architectures.")] = None,
+        "--parallel", metavar="FILE",
+        help="Parallel sentences JSONL (repeatable) for the +sent-ali architectures.")] = None,
     ali_loss: Annotated[Optional[str], typer.Option(
-        "--ali-loss", help="+sent-ali alignment loss: cosine (eq. 6) or contrastive (with in-batch negatives).")] = None,
+        "--ali-loss", metavar="NAME",
+        help="+sent-ali alignment loss: cosine (eq. 6) or contrastive (with in-batch negatives).")] = None,
     ali_lr: Annotated[Optional[float], typer.Option(
         "--ali-lr", help="+sent-ali: learning rate of the alignment task's optimiser [1e-3; paper: 1e-2].")] = None,
     max_pairs: Annotated[Optional[int], typer.Option("--max-pairs", help="Read at most N pairs per file.")] = None,
     max_train_docs: Annotated[Optional[int], typer.Option(
         "--max-train-docs", help="Low-data regime: at most N training documents (stratified by label).")] = None,
     export_space: Annotated[Optional[Path], typer.Option(
-        "--export-space", help="Also write each model's tuned embeddings as a space under this folder.")] = None,
+        "--export-space", metavar="DIR",
+        help="Also write each model's tuned embeddings as a space under this folder.")] = None,
     max_labels: Annotated[int, typer.Option("--max-labels", min=2, help="Refuse training data with more distinct "
                                             "labels (ids or free text as labels).")] = MAX_LABELS,
     verify: Annotated[bool, typer.Option("--verify", help="Recompute each space's content hash and compare it with "
@@ -117,6 +130,10 @@ def train(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
+    from cltc_tools.training.checkpoint import export_tuned_space  # torch: imported here, so --help stays fast
+    from cltc_tools.training.distributed import context_from_env, shutdown
+    from cltc_tools.training.loop import TrainSettings, groups_for_mode, train_models
+
     ctx = context_from_env()
     spec = ARCHS.get(arch)
     from_flags = bool(space) and (not spec.auxiliary or bool(parallel))  # then stdin is not read (cltc-records(5))

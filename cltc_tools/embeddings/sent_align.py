@@ -49,8 +49,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from cltc_tools.embeddings.corpus import iter_pairs, parallel_files
 from cltc_tools.embeddings.job import HUB, TrainJob, TrainResult, check_outputs, finish
@@ -58,7 +56,11 @@ from cltc_tools.errors import InputError
 from cltc_tools.io.parallel import read_parallel
 from cltc_tools.io.records import file_sha256
 from cltc_tools.io.space import LangBlock, Space, merged_provenance, open_space, space_sha256
+from cltc_tools.registry import deferred_import
 from cltc_tools.text.tokenize import Tokenizer
+
+torch = deferred_import("torch")
+F = deferred_import("torch.nn.functional")
 
 # Table 4 of the paper. The defaults are the same except the learning rate: 1, i.e. the step of eqs. 11-12 as
 # written (eta / (eps + ||d||)); with Table 4's extra factor 1e-2, 50 epochs of the shared data do not align.

@@ -56,6 +56,8 @@ def checkpoint_sha256(path: Path) -> str:
 def load_config(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     config_path = path / "config.json"
+    if not path.exists():
+        raise InputError("no such folder", path)
     if not config_path.is_file():
         raise InputError("not a model checkpoint (no config.json)", path)
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cltc_tools.datasets.labelled import load_split, split_files, stratified_holdout
-from cltc_tools.errors import InputError
+from cltc_tools.errors import InputError, NoInputError
 from cltc_tools.io.documents import Document
 from cltc_tools.io.names import path_under
 from cltc_tools.io.parallel import SentencePair, read_parallel
@@ -121,7 +121,7 @@ def training_spaces(paths: Sequence[Path], records: Sequence[dict[str, Any]], n_
     elif not records and n_records:
         raise InputError(f"none of the {n_records} records is a space record: give --space DIR", "<stdin>")
     elif not records:
-        raise InputError("no space given: use --space DIR or pipe space records on stdin")
+        raise NoInputError("no space given: use --space DIR or pipe space records on stdin")
     else:
         spaces = [(open_space(require_path(r)), r) for r in records]
     for space, record in spaces:

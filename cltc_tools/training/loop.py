@@ -38,7 +38,8 @@ from cltc_tools.training.features import (
 )
 from cltc_tools.training.metrics import class_weights, macro_f1
 from cltc_tools.training.models import ARCHS
-from cltc_tools.training.models.registry import Arch, WordVectors
+from cltc_tools.training.models.registry import Arch
+from cltc_tools.training.models.word_vectors import WordVectors
 from cltc_tools.training.optim import ClassifierOptimizer, Optimizers
 from cltc_tools.training.resume import Snapshot, drop_snapshot, load_snapshot, numpy_state, restore_numpy, save_snapshot
 

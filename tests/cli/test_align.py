@@ -77,6 +77,7 @@ def test_space_record_and_output_space(data):
     assert set(metrics["csls"]) == {"p@1", "p@5", "p@10"}
     assert "de-en  NN P@1 100.00" in result.stderr and "coverage 20/21" in result.stderr
     assert "1 with a word missing" in result.stderr
+    assert all(line.startswith("cltc-align: ") for line in result.stderr.splitlines())
 
 
 def test_pivot_rows_are_kept_and_a_multilingual_input_works(data):

@@ -242,12 +242,12 @@ def test_failed_command_passes_no_record_through(tiny_world, tmp_path):
 
 
 def test_unexpected_exception_is_one_line_exit_1_and_debug_shows_the_traceback(tiny_world, tmp_path, monkeypatch):
-    import cltc_tools.cli.train as cli_train
+    import cltc_tools.training.loop as loop
 
     def broken(*args, **kwargs):
         raise TypeError("something the code did not expect")
 
-    monkeypatch.setattr(cli_train, "train_models", broken)
+    monkeypatch.setattr(loop, "train_models", broken)
     args = ["--space", str(tiny_world / "space"), "--data", str(tiny_world / "docs"), "--out", str(tmp_path / "m")]
     result = runner.invoke(train_app, args)
     assert result.exit_code == 1 and "Traceback" not in result.stderr

@@ -13,7 +13,8 @@ from cltc_tools.training.checkpoint import load_checkpoint
 from cltc_tools.training.evaluate import evaluate
 from cltc_tools.training.loop import TrainSettings, train_models
 from cltc_tools.training.models import ARCHS
-from cltc_tools.training.models.registry import WordVectors, embedding_layer
+from cltc_tools.training.models.registry import embedding_layer
+from cltc_tools.training.models.word_vectors import WordVectors
 
 
 def weights(n: int = 6, dim: int = 4) -> torch.Tensor:
