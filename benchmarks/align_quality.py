@@ -1,6 +1,6 @@
 """Word-translation quality of the alignment methods on the shared vectors, from committed records.
 
-Records: benchmarks/align-quality/<space>-<method>[-<lang>].jsonl, the stdout of one cltc-align run (a space record
+Records: benchmarks/records/align-quality/<space>-<method>[-<lang>].jsonl, the stdout of one cltc-align run (a space record
 and one translation-metrics record per test dictionary), and beside it <same name>.time, the line that
 `/usr/bin/time -f "%U %S %e %M"` printed (user s, system s, wall s, peak KB) and `uptime`'s load average.
 vecmap-supervised.jsonl holds VecMap's own figures (map_embeddings.py --supervised, eval_translation.py
@@ -8,7 +8,7 @@ vecmap-supervised.jsonl holds VecMap's own figures (map_embeddings.py --supervis
 
     OMP_NUM_THREADS=1 /usr/bin/time -f "%U %S %e %M" cltc-align --method rcsls --space=vec/{en,de} \\
         --dict=D/de-en.0-5000.txt --eval-dict=D/de-en.5000-6500.txt --out space --device cpu > pair-rcsls-de.jsonl
-    python benchmarks/align_quality.py --write
+    python benchmarks/align_quality.py --render benchmarks/records/align-quality    # the RESULTS.md table
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ import json
 from pathlib import Path
 
 HERE = Path(__file__).parent
-RECORDS = HERE / "align-quality"
-RESULTS = HERE / "RESULTS.md"
-BEGIN, END = "<!-- align-quality:begin (align_quality.py --write) -->", "<!-- align-quality:end -->"
+RECORDS = HERE / "records" / "align-quality"
 PAIRS = ("de-en", "fr-en", "it-en")
 KINDS = {"pair": "bilingual spaces (one per pair)", "all": "one space (de, fr, it and en)", "vecmap": "VecMap"}
 
@@ -64,25 +62,12 @@ def render(found: list) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    body = RESULTS.read_text(encoding="utf-8")
-    block = f"{BEGIN}\n{text}\n{END}"
-    if BEGIN in body and END in body:
-        head, rest = body.split(BEGIN, 1)
-        body = head + block + rest.split(END, 1)[1]
-    else:
-        body = body.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(body, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--write", action="store_true", help="replace the section of RESULTS.md")
-    text = render(runs())
-    if parser.parse_args().write:
-        write_section(text)
-    else:
-        print(text)
+    parser.add_argument("--render", type=Path, default=RECORDS, metavar="DIR",
+                        help="print the RESULTS.md table of the records in DIR [records/align-quality]")
+    args = parser.parse_args()
+    print(render(runs(args.render)))
 
 
 if __name__ == "__main__":

@@ -10,13 +10,12 @@ Cases (each run as a subprocess; CPU seconds from resource.getrusage(RUSAGE_CHIL
 - ``procrustes``: de, fr and it onto English on the shared 30,000-word vectors (spaces from ``cltc-embed import``),
   ``--normalize unit,center,unit``, writing the space and evaluating the three test dictionaries.
 
-Each run appends one JSON record to benchmarks/align-speed/<case>.jsonl (command, threads, CPU and wall seconds,
+Each run appends one JSON record to benchmarks/records/align-speed/<case>.jsonl (command, threads, CPU and wall seconds,
 peak RSS, P@k, the load average before and after, the measured GEMM peak and the share of it reached by the
-exact full pass's arithmetic); ``--render`` rewrites the section of benchmarks/RESULTS.md between the
-``align-speed`` markers from those records.
+exact full pass's arithmetic); ``--render`` prints the table of benchmarks/RESULTS.md from those records.
 
 Usage: python benchmarks/bench_align.py [--case synthetic|procrustes] [--threads 1] [--vecmap DIR] [--data DIR]
-[--work DIR] [--render]  (VecMap: a checkout of github.com/artetxem/vecmap; it is not part of this project.)
+[--work DIR] [--render [DIR]]  (VecMap: a checkout of github.com/artetxem/vecmap; it is not part of this project.)
 """
 
 from __future__ import annotations
@@ -35,9 +34,8 @@ from typing import Any
 
 TRAIN = 5000
 HERE = Path(__file__).resolve().parent
-RECORDS = HERE / "align-speed"
+RECORDS = HERE / "records" / "align-speed"
 RESULTS = HERE / "RESULTS.md"
-BEGIN, END = "<!-- align-speed:begin -->", "<!-- align-speed:end -->"
 LANGS = ("de", "fr", "it")
 
 
@@ -193,19 +191,12 @@ def display(cmd: list[str]) -> str:
     return " ".join(["python", *cmd[1:]] if cmd[0] == sys.executable else cmd)
 
 
-def render() -> str:
-    """The RESULTS.md section, from the committed records."""
-    lines = [BEGIN, "## Alignment speed, as users run it (`benchmarks/bench_align.py`)", "",
-             ("Rendered by `python benchmarks/bench_align.py --render` from `benchmarks/align-speed/*.jsonl`. CPU "
-             "seconds are user + system of the command (its own process tree); the machine was shared, so wall "
-             "times are as measured, with the 1-minute load average before and after. `peak share` is the "
-             "arithmetic of the unpruned evaluation (r_S of every target word, the NN and CSLS ranks) divided by "
-             "the CPU seconds and by the measured float32 GEMM peak of one core: above 1 means that work was "
-             "pruned."), "",
-             ("| case | implementation | threads | CSLS P@1 / 5 / 10 | CPU s | wall s | peak RSS MB | load | "
-             "GEMM peak GFLOP/s/core | peak share |"), "|---|---|---:|---|---:|---:|---:|---|---:|---:|"]
+def render(root: Path = RECORDS) -> str:
+    """The RESULTS.md table (and the commands behind it), from the committed records."""
+    lines = [("| case | implementation | threads | CSLS P@1 / 5 / 10 | CPU s | wall s | peak RSS MB | load | "
+              "GEMM peak GFLOP/s/core | peak share |"), "|---|---|---:|---|---:|---:|---:|---|---:|---:|"]
     commands = []
-    for path in sorted(RECORDS.glob("*.jsonl")):
+    for path in sorted(root.glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             r = json.loads(line)
             if "pairs" in r:
@@ -218,18 +209,7 @@ def render() -> str:
                          f"{r['wall_s']} | {r['peak_rss_mb']} | {load} | {r['gemm_peak']} | "
                          f"{r['full_pass_share_of_peak']} |")
             commands.append(f"- {r['case']}, {r['implementation']}, {r['date']}: `{r['command']}`")
-    lines += ["", "Commands (paths under the benchmark's work folder):", "", *commands, "", END]
-    return "\n".join(lines)
-
-
-def write_results() -> None:
-    text = RESULTS.read_text(encoding="utf-8")
-    section = render()
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text, encoding="utf-8")
+    return "\n".join([*lines, "", "Commands (paths under the benchmark's work folder):", "", *commands])
 
 
 def main() -> None:
@@ -245,12 +225,13 @@ def main() -> None:
     parser.add_argument("--vecmap", help="a VecMap checkout (eval_translation.py), to run side by side")
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
     parser.add_argument("--work", type=Path, default=Path("/tmp/cltc-bench-align"))
-    parser.add_argument("--render", action="store_true", help="only rewrite the RESULTS.md section from records")
+    parser.add_argument("--render", type=Path, nargs="?", const=RECORDS, metavar="DIR",
+                        help="print the RESULTS.md table of the records in DIR [records/align-speed]")
     parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--peak", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.render:
-        write_results()
+        print(render(args.render))
         return
     args.work.mkdir(parents=True, exist_ok=True)
     if args.prepare or args.peak:

@@ -9,9 +9,9 @@ fresh processes, so both see the same load (recorded with every run).
   python benchmarks/bench_train.py run --data DATA/sib200 --space SPACE --arch cnn --seed 1 --label after
   # versions side by side (DIR: a checkout, e.g. `git worktree add /tmp/bench-before a153691`), records appended
   python benchmarks/bench_train.py compare --before /tmp/bench-before --after . --data DATA/sib200 --space SPACE \
-      --archs mlp,cnn,gru-att,han --seeds 1,2,3 --out benchmarks/train-speed/sib200-en.jsonl
-  # the RESULTS.md section, from the committed records (--write replaces it between its markers)
-  python benchmarks/bench_train.py render benchmarks/train-speed/*.jsonl [--write]
+      --archs mlp,cnn,gru-att,han --seeds 1,2,3 --out benchmarks/records/train-speed/sib200-en.jsonl
+  # the RESULTS.md table, from the committed records
+  python benchmarks/bench_train.py render benchmarks/records/train-speed/*.jsonl
 """
 
 from __future__ import annotations

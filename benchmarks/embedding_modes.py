@@ -1,14 +1,13 @@
 """Embedding modes (cltc-train --embeddings) under the paper protocol: dev and test macro-F1 from committed records.
 
-Records: benchmarks/embedding-modes/<dataset>/<arch>/<mode>/seed<N>.<split>.jsonl, the metrics records of
+Records: benchmarks/records/embedding-modes/<dataset>/<arch>/<mode>/seed<N>.<split>.jsonl, the metrics records of
 cltc-eval (mono models of every language, the multi model, and the English mono model on de/fr/it: zero-shot).
 The runs (SIB-200 sampled with `cltc-data sample --shares paper --seed 0`, Procrustes space, --tokenizer eltec):
 
     cltc-train --arch ARCH --mode mono|multi --embeddings MODE [--emb-reg R | --emb-lr LR] --seed N ...
     cltc-eval --split dev|test ...           (and -m ARCH-mono-en --langs de,fr,it for zero-shot)
 
-    python benchmarks/embedding_modes.py            # print the table
-    python benchmarks/embedding_modes.py --write    # replace the section of RESULTS.md between the markers
+    python benchmarks/embedding_modes.py --render benchmarks/records/embedding-modes    # the RESULTS.md table
 """
 
 from __future__ import annotations
@@ -20,9 +19,7 @@ from pathlib import Path
 from statistics import mean
 
 HERE = Path(__file__).parent
-RECORDS = HERE / "embedding-modes"
-RESULTS = HERE / "RESULTS.md"
-BEGIN, END = "<!-- embedding-modes:begin (embedding_modes.py --write) -->", "<!-- embedding-modes:end -->"
+RECORDS = HERE / "records" / "embedding-modes"
 OTHERS = ("de", "fr", "it")
 
 
@@ -68,26 +65,12 @@ def render(found: dict) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    body = RESULTS.read_text(encoding="utf-8")
-    block = f"{BEGIN}\n{text}\n{END}"
-    if BEGIN in body and END in body:
-        head, rest = body.split(BEGIN, 1)
-        body = head + block + rest.split(END, 1)[1]
-    else:
-        body = body.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(body, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--write", action="store_true", help="replace the section of RESULTS.md")
+    parser.add_argument("--render", type=Path, default=RECORDS, metavar="DIR",
+                        help="print the RESULTS.md table of the records in DIR [records/embedding-modes]")
     args = parser.parse_args()
-    text = render(scores())
-    if args.write:
-        write_section(text)
-    else:
-        print(text)
+    print(render(scores(args.render)))
 
 
 if __name__ == "__main__":
