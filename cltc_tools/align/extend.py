@@ -33,7 +33,7 @@ from cltc_tools.align.pipeline import (
 )
 from cltc_tools.align.problem import Problem, no_progress
 from cltc_tools.align.recipe import space_recipe
-from cltc_tools.align.refine import refine
+from cltc_tools.align.refine import refine_fitted
 from cltc_tools.align.registry import METHODS
 from cltc_tools.align.translation import pick_device
 from cltc_tools.errors import InputError
@@ -93,11 +93,13 @@ def fit_new_languages(base: Space, table: dict[str, Space], recipe: dict[str, An
     matrices.update({lang: normalize(s.lang_vectors(lang), recipe["normalize"]) for lang, s in table.items()})
     problem = Problem(pivot, order, matrices, {lang: known[lang].words(lang) for lang in order}, rows,
                       int(hp.get("seed", 0)), str(pick_device(device)), progress)
-    fitted = METHODS.get(recipe["method"]).fit(problem, {**hp, "normalize": recipe["normalize"]})
-    aligned, fit = fitted.matrices, {"method": fitted.fit}
+    method, params = METHODS.get(recipe["method"]), {**hp, "normalize": recipe["normalize"]}
+    params.setdefault("refine_method", "muse")  # spaces written before --refine-method refined the MUSE way
+    fitted = method.fit(problem, params)
+    fit: dict[str, Any] = {"method": fitted.fit}
     if hp.get("refine"):
-        aligned, fit["refine"] = refine(aligned, pivot, order, hp["refine"], hp["refine_vocab"],
-                                        hp.get("csls_k", 10), problem.device, batch_size, progress)
+        fitted, fit["refine"] = refine_fitted(problem, method.fit, params, fitted, hp.get("csls_k", 10), batch_size)
+    aligned = fitted.matrices
     return Extension(problem, aligned, fit, pairs)
 
 

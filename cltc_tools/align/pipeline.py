@@ -22,7 +22,7 @@ from cltc_tools.align.dictionary import IDENTICAL, IndexPairs, concat, identical
 from cltc_tools.align.normalize import normalize, parse_steps
 from cltc_tools.align.problem import Problem, Rows, no_progress
 from cltc_tools.align.recipe import make_recipe
-from cltc_tools.align.refine import refine
+from cltc_tools.align.refine import REFINE_METHODS, refine_fitted
 from cltc_tools.align.registry import METHODS
 from cltc_tools.align.translation import SpacePair, TranslationScores, pick_device, translation_scores, unit_rows
 from cltc_tools.errors import InputError
@@ -158,6 +158,8 @@ def method_params(method: str, preset: str | None, options: dict[str, Any] | Non
                 raise InputError(f"no such constraint file (--{key} FILE or FILE:LANG)", spec.path)
         if key in params:
             params[key] = [str(spec) for spec in specs]
+    if params["refine_method"] not in REFINE_METHODS:
+        raise InputError(f"unknown --refine-method {params['refine_method']!r} (known: {', '.join(REFINE_METHODS)})")
     for key in ("refine", "refine_vocab"):
         if params[key] < 0:
             raise InputError(f"--{key.replace('_', '-')} must not be negative")
@@ -204,8 +206,8 @@ def align_spaces(spaces: Sequence[str | Path | Space], out: str | Path, *, pivot
     fitted = spec.fit(problem, params)
     matrices, fit = fitted.matrices, {"method": fitted.fit}
     if params["refine"]:
-        matrices, fit["refine"] = refine(matrices, pivot, order, params["refine"], params["refine_vocab"], csls_k,
-                                         problem.device, batch_size, problem.progress)
+        fitted, fit["refine"] = refine_fitted(problem, spec.fit, params, fitted, csls_k, batch_size)
+        matrices = fitted.matrices
     record_params: dict[str, Any] = {"pivot": pivot, "preset": preset, "dicts": sources,
                                      "pairs": {lang: len(src_rows) for lang, (src_rows, _) in rows.items()},
                                      **({"identical_max": identical_max} if IDENTICAL in sources else {}),

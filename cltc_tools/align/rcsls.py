@@ -17,13 +17,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
 from cltc_tools.align.multistep import DEFAULTS as MULTISTEP
 from cltc_tools.align.multistep import fit_multistep
 from cltc_tools.align.problem import Fitted, Problem
 from cltc_tools.align.procrustes import procrustes
 from cltc_tools.errors import InputError
+from cltc_tools.registry import deferred_import
+
+torch = deferred_import("torch")  # imported when a fit runs, so that --help stays fast
 
 # Chosen on a held-out fifth of the source words of the MUSE 0-5000 training dictionaries (never the test
 # dictionaries), mean CSLS P@1 over de-en, fr-en, it-en; see docs/ALIGNMENT.md.

@@ -15,7 +15,7 @@ from cltc_tools.align.problem import Fitted, Problem
 from cltc_tools.registry import Registry, merge_hparams
 
 # Options of every method: input normalisation and MUSE-style refinement (Conneau et al. 2018).
-GENERIC: dict[str, Any] = {"normalize": [], "refine": 0, "refine_vocab": 15000}
+GENERIC: dict[str, Any] = {"normalize": [], "refine": 0, "refine_vocab": 15000, "refine_method": "self-learning"}
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def fit_identity(problem: Problem, params: dict[str, Any]) -> Fitted:
     return Fitted(dict(problem.matrices), {lang: {"pairs": 0} for lang in problem.others})
 
 
-METHODS.register("identity", Method("identity", fit_identity, {}, needs_dict=False,
+METHODS.register("identity", Method("identity", fit_identity, {"refine_method": "muse"}, needs_dict=False,
                        description="no map, for spaces trained multilingual (cltc-embed train --method biskip or "
                                    "sent-align): evaluate, normalise or --refine them as they are",
                        extension_refusal=lambda params: "it fits no map: a new language would keep its own "

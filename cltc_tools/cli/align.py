@@ -100,6 +100,10 @@ Threads = Annotated[int | None, typer.Option(
     "--threads", metavar="N", min=1, help="CPU threads for torch [torch's default: the machine's cores, or "
     "OMP_NUM_THREADS].")]
 Refine = Annotated[int | None, _opt("--refine", metavar="N", help="Refinement rounds after the method [0].")]
+RefineMethod = Annotated[str | None, _opt(
+    "--refine-method", metavar="self-learning|muse",
+    help="Refinement: re-fit the method on the gold pairs plus pairs induced by CSLS in both directions "
+         "[self-learning; identity: muse], or MUSE's Procrustes on mutual CSLS neighbours.")]
 RefineVocab = Annotated[int | None, _opt(
     "--refine-vocab", metavar="N", help="Most frequent words that induce the refinement dictionary [15000].")]
 SvThreshold = Annotated[float | None, _opt(
@@ -154,6 +158,7 @@ Extend = Annotated[Path | None, _opt(
          "hyper-parameters from its space.json); its rows are copied unchanged.")]
 # What a space's recipe fixes: with --extend these come from space.json and may not be given.
 RECIPE_OPTIONS = ("method", "pivot", "preset", "normalize", "identical_max", "refine", "refine_vocab",
+                  "refine_method",
                   "sv_threshold", "cca_space", "cca_ratio", "cca_ridge", "attract", "repel", "attract_margin",
                   "repel_margin", "ar_batch", "ar_l2", "ar_epochs", "ar_lr", "ar_vocab", "ar_init", "join",
                   "join_solver", "join_passes", "csls_k", "seed", "name", "whiten", "src_reweight", "trg_reweight",
@@ -178,6 +183,7 @@ def align(
     name: Name = None,
     identical_max: IdenticalMax = 15000,
     refine: Refine = None,
+    refine_method: RefineMethod = None,
     refine_vocab: RefineVocab = None,
     sv_threshold: SvThreshold = None,
     cca_space: CcaSpace = None,
@@ -238,7 +244,8 @@ def align(
                                      csls_vocab=csls_vocab, batch_size=batch_size, device=device, force=force,
                                      progress=session.progress))
         return
-    options = {"refine": refine, "refine_vocab": refine_vocab, "sv_threshold": sv_threshold,
+    options = {"refine": refine, "refine_vocab": refine_vocab, "refine_method": refine_method,
+               "sv_threshold": sv_threshold,
                "cca_space": cca_space, "cca_ratio": cca_ratio, "cca_ridge": cca_ridge, "attract": attract,
                "repel": repel, "attract_margin": attract_margin, "repel_margin": repel_margin, "ar_batch": ar_batch,
                "ar_l2": ar_l2, "ar_epochs": ar_epochs, "ar_lr": ar_lr, "ar_vocab": ar_vocab, "ar_init": ar_init,

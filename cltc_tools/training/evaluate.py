@@ -21,6 +21,7 @@ from cltc_tools.training.features import Sentences, Vocabulary, encode, tokenize
 from cltc_tools.training.loop import predict_proba, resolve_device
 from cltc_tools.training.metrics import classification_metrics
 from cltc_tools.training.models import ARCHS
+from cltc_tools.training.models.registry import embedding_mode
 
 
 @dataclass
@@ -145,11 +146,12 @@ def outcomes(docs: Sequence[Document], gold: list[int], pred: list[int]) -> dict
 def untuned_warnings(config: dict[str, Any], langs: Sequence[str]) -> list[str]:
     """A model whose embeddings were fine-tuned reads the languages it was not trained on through untuned rows of
     the space, which its classifier never saw: zero-shot transfer fails (frozen embeddings transfer)."""
-    if not config.get("hparams", {}).get("fine_tune"):
+    if embedding_mode(config.get("hparams", {})) not in ("tuned", "regularized"):
         return []
     trained = list(config.get("train_langs", []))
     unseen = [lang for lang in langs if lang not in trained]
     if not unseen:
         return []
     return [(f"embeddings fine-tuned on {'+'.join(trained)}: {', '.join(unseen)} words keep their untuned vectors, "
-             "which the classifier never saw, so zero-shot results are unreliable (train with --freeze to transfer)")]
+             "which the classifier never saw, so zero-shot results are unreliable (train with --embeddings frozen to "
+             "transfer)")]

@@ -90,7 +90,7 @@ def test_a_space_in_other_coordinates_is_refused_naming_both(example):
 
 def test_a_fine_tuned_model_warns_when_evaluated_zero_shot(example):
     workdir, _ = example
-    sh("cltc-train --arch mlp --mode mono --langs en --space run/space --data run/world/docs --out ft --epochs 2 "
+    sh("cltc-train --arch mlp --mode mono --langs en --space run/space --data run/world/docs --out ft --epochs 2 --fine-tune "
        "--quiet > /dev/null", workdir)
     result = sh("cltc-eval --model ft/mlp-mono-en --space run/es/space --data run/world/heldout --langs es "
                 "> /dev/null", workdir)

@@ -121,3 +121,19 @@ def test_rcsls_spectral_projection_keeps_the_map_in_the_unit_ball():
     A, B = unit_rows(torch.from_numpy(X[:300])), unit_rows(torch.from_numpy(Z[:300]))
     W, _ = rcsls(A, B, A, B, torch.eye(X.shape[1]), {**RCSLS, "rcsls_steps": 3, "rcsls_lr": 50.0})
     assert float(torch.linalg.matrix_norm(W, ord=2)) <= 1 + 1e-5
+
+
+def test_self_learning_keeps_the_gold_pairs_and_lifts_a_small_seed():
+    from cltc_tools.align.procrustes import fit_procrustes
+    from cltc_tools.align.refine import refine_fitted, with_seed
+
+    X, Z, _ = world(n=600, noise=0.5)
+    seed = np.arange(40)
+    small = Problem("en", ["en", "de"], {"en": Z, "de": X}, {}, {"de": (seed, seed)}, 0)
+    params = {"sv_threshold": None, "refine": 2, "refine_vocab": 600, "refine_method": "self-learning"}
+    start = fit_procrustes(small, params)
+    refined, info = refine_fitted(small, fit_procrustes, params, start)
+    assert p_at_1(refined.matrices, 300) > p_at_1(start.matrices, 300)
+    assert info["method"] == "self-learning" and len(info["pairs"]["de"]) == 2 and info["pairs"]["de"][0] > 40
+    src, tgt = with_seed((seed, seed), (np.array([0, 7, 41]), np.array([1, 7, 41])))
+    assert src.tolist() == [*range(40), 0, 41] and tgt.tolist() == [*range(40), 1, 41]  # gold first, then new
