@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _records import record_main
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -76,21 +78,7 @@ def main() -> int:
     parser.add_argument("--what", nargs="+", choices=["demo", "suite"], default=["demo", "suite"])
     parser.add_argument("--force", action="store_true", help="replace an existing --out file")
     args = parser.parse_args()
-    if args.render:
-        sys.stdout.write(render(args.render))
-        return 0
-    if args.out and args.out.exists() and not args.force:
-        print(f"bench_first_contact: {args.out}: output exists (use --force to overwrite)", file=sys.stderr)
-        return 2
-    text = "".join(json.dumps(measure(what)) + "\n" for what in args.what)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_name(f".{args.out.name}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, args.out)
-    else:
-        sys.stdout.write(text)
-    return 0
+    return record_main("bench_first_contact", args, render, lambda: [measure(what) for what in args.what])
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from _records import record_main
+
 TOOLS = ("data", "embed", "align", "train", "eval", "report")
 
 
@@ -106,21 +108,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--force", action="store_true", help="replace an existing --out file")
     args = parser.parse_args()
-    if args.render:
-        sys.stdout.write(render(args.render))
-        return 0
-    if args.out and args.out.exists() and not args.force:
-        print(f"bench_help: {args.out}: output exists (use --force to overwrite)", file=sys.stderr)
-        return 2
-    text = "".join(json.dumps(r) + "\n" for r in measure(args.repeats))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_name(f".{args.out.name}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, args.out)
-    else:
-        sys.stdout.write(text)
-    return 0
+    return record_main("bench_help", args, render, lambda: measure(args.repeats))
 
 
 if __name__ == "__main__":

@@ -110,6 +110,29 @@ def _convert(
     _log_counts(session, out, summary.counts, summary.labels)
 
 
+def converter_session(quiet: bool, lang: str | None) -> Session:
+    """A converter's session (converters read files, never stdin), after checking a --lang given as an option."""
+    from cltc_tools.datasets.common import check_lang
+
+    if lang:
+        check_lang(lang)
+    return Session(TOOL, quiet=quiet, read_stdin=False)
+
+
+def file_session(quiet: bool, lang: str | None, split: str | None, file: Path) -> tuple[Session, str, str]:
+    """A converter's session, and the language and split of ``file``: as given, else from its name."""
+    from cltc_tools.datasets.common import resolve_lang, resolve_split
+
+    return Session(TOOL, quiet=quiet, read_stdin=False), resolve_lang(lang, file), resolve_split(split, file)
+
+
+def sampler_session(quiet: bool, inputs: list[Path] | None, out: Path) -> Session:
+    """A sampler's session (records on stdin when no input is given), after checking the output folder."""
+    session = Session(TOOL, quiet=quiet, read_stdin=not inputs)
+    _require_out(out)
+    return session
+
+
 def _log_counts(session: Session, out: Path, counts: dict[str, dict[str, int]], labels: list[str]) -> None:
     parts = [f"{lang} {split} {n}" for lang, per in counts.items() for split, n in per.items()]
     session.log(f"{TOOL}: wrote {out}: {', '.join(parts)} documents; {len(labels)} labels")
@@ -142,12 +165,10 @@ def rcv(
     debug: Debug = False,
 ) -> None:
     """Convert Reuters RCV1/RCV2 newsitem XML to documents JSONL (one of four top-level topics)."""
-    from cltc_tools.datasets.common import check_lang, check_split
+    from cltc_tools.datasets.common import check_split
     from cltc_tools.datasets.rcv import RcvStats, rcv_sources, read_rcv
 
-    session = Session(TOOL, quiet=quiet, read_stdin=False)
-    if lang:
-        check_lang(lang)
+    session = converter_session(quiet, lang)
     check_split(split)
     sources = rcv_sources(inputs)
     stats = RcvStats()
@@ -172,10 +193,7 @@ def file_converter(converter: Any) -> Callable[..., None]:
         quiet: Quiet = False,
         debug: Debug = False,
     ) -> None:
-        from cltc_tools.datasets.common import resolve_lang, resolve_split
-
-        session = Session(TOOL, quiet=quiet, read_stdin=False)
-        lang, split = resolve_lang(lang, file), resolve_split(split, file)
+        session, lang, split = file_session(quiet, lang, split, file)
         _convert(session, converter.name, converter.read(file, lang, split), out, split, force, [file],
                  {"lang": lang, "split": split}, empty_reason=f"{file}: {converter.empty}")
 
@@ -222,11 +240,9 @@ def sib200(
     debug: Debug = False,
 ) -> None:
     """Convert a SIB-200 TSV file (index_id, category, text) to documents JSONL."""
-    from cltc_tools.datasets.common import resolve_lang, resolve_split
     from cltc_tools.datasets.textformats import read_sib200
 
-    session = Session(TOOL, quiet=quiet, read_stdin=False)
-    lang, split = resolve_lang(lang, file), resolve_split(split, file)
+    session, lang, split = file_session(quiet, lang, split, file)
     _convert(session, "sib200", read_sib200(file, lang, split, repair_quotes), out, split, force, [file],
              {"lang": lang, "split": split, "repair_quotes": repair_quotes},
              empty_reason=f"{file}: no documents (only the header)")
@@ -261,11 +277,9 @@ def xlmt(
     debug: Debug = False,
 ) -> None:
     """Convert cardiffnlp/xlm-t text and label files to documents JSONL."""
-    from cltc_tools.datasets.common import resolve_lang, resolve_split
     from cltc_tools.datasets.textformats import read_xlmt
 
-    session = Session(TOOL, quiet=quiet, read_stdin=False)
-    lang, split = resolve_lang(lang, text_file), resolve_split(split, text_file)
+    session, lang, split = file_session(quiet, lang, split, text_file)
     names = [x.strip() for x in label_names.split(",")]
     _convert(session, "xlmt", read_xlmt(text_file, label_file, lang, split, names, u_escapes), out, split, force,
              [text_file, label_file], {"lang": lang, "split": split, "label_names": names, "u_escapes": u_escapes},
@@ -305,12 +319,10 @@ def tsv(
     debug: Debug = False,
 ) -> None:
     """Convert a generic TSV/CSV file to documents JSONL."""
-    from cltc_tools.datasets.common import check_lang, resolve_split
+    from cltc_tools.datasets.common import resolve_split
     from cltc_tools.datasets.textformats import TableColumns, read_table
 
-    session = Session(TOOL, quiet=quiet, read_stdin=False)
-    if lang:
-        check_lang(lang)
+    session = converter_session(quiet, lang)
     split = resolve_split(split, file)
     columns = TableColumns(text_col, label_col, id_col, lang_col)
     params = {"lang": lang, "split": split, "text_col": text_col, "label_col": label_col, "id_col": id_col,
@@ -366,9 +378,9 @@ def split_cmd(
     out: OutDir,
     inputs: Annotated[Optional[list[Path]], typer.Argument(help="Documents JSONL files or dataset folders.",
                                                            show_default=False)] = None,
+    seed: Seed = 0,
     dev: Annotated[float, typer.Option("--dev", help="Share of each language for dev.")] = 0.1,
     test: Annotated[float, typer.Option("--test", help="Share of each language for test.")] = 0.2,
-    seed: Seed = 0,
     force: Force = False,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -376,8 +388,7 @@ def split_cmd(
     """Split documents into stratified train/dev/test sets per language."""
     from cltc_tools.datasets.samplers import read_documents_pool, stratified_split
 
-    session = Session(TOOL, quiet=quiet, read_stdin=not inputs)
-    _require_out(out)
+    session = sampler_session(quiet, inputs, out)
     paths = _dataset_inputs(session, inputs)
     lines = read_documents_pool(paths)
     groups = stratified_split(lines, dev, test, seed)
@@ -424,8 +435,7 @@ def sample(
     from cltc_tools.datasets.registry import SHARES
     from cltc_tools.datasets.samplers import plan_caps, read_pool, sample_pool
 
-    session = Session(TOOL, quiet=quiet, read_stdin=not inputs)
-    _require_out(out)
+    session = sampler_session(quiet, inputs, out)
     check_split(split)
     caps = parse_assignments(cap, "--cap")
     share_table = None
