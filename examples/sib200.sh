@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Real data: SIB-200 topic classification in en/de/fr/it with fastText vectors aligned by Procrustes.
-# Usage: bash examples/sib200.sh DATA [OUTDIR]        (SEED=0 and TRAIN_FLAGS="" by default, e.g. TRAIN_FLAGS=--freeze)
+# Usage: bash examples/sib200.sh DATA [OUTDIR]        (SEED=0 and TRAIN_FLAGS="" by default, e.g. TRAIN_FLAGS=--fine-tune)
 #   DATA holds embeddings/eltec-parallel/*.vec.gz, dictionaries/*.txt and sib200/<lang>/*.jsonl
 #   (the folder layout of the public data described in README.md).
 set -euo pipefail
