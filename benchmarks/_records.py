@@ -39,3 +39,13 @@ def record_main(tool: str, args: Any, render: Callable[[Path], str], measure: Ca
         return 2
     write_records(args.out, measure())
     return 0
+
+
+def render_main(doc: str, records: Path, table: Callable[[Path], str]) -> None:
+    """The command line of a script that only renders: ``--render DIR`` prints ``table(DIR)``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--render", type=Path, default=records, metavar="DIR",
+                        help=f"print the RESULTS.md table of the records in DIR [{records.name}]")
+    print(table(parser.parse_args().render))

@@ -13,9 +13,10 @@ vecmap-supervised.jsonl holds VecMap's own figures (map_embeddings.py --supervis
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
+
+from _records import render_main
 
 HERE = Path(__file__).parent
 RECORDS = HERE / "records" / "align-quality"
@@ -63,11 +64,7 @@ def render(found: list) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--render", type=Path, default=RECORDS, metavar="DIR",
-                        help="print the RESULTS.md table of the records in DIR [records/align-quality]")
-    args = parser.parse_args()
-    print(render(runs(args.render)))
+    render_main(__doc__, RECORDS, lambda d: render(runs(d)))
 
 
 if __name__ == "__main__":

@@ -12,11 +12,12 @@ The runs (SIB-200 sampled with `cltc-data sample --shares paper --seed 0`, Procr
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections import defaultdict
 from pathlib import Path
 from statistics import mean
+
+from _records import render_main
 
 HERE = Path(__file__).parent
 RECORDS = HERE / "records" / "embedding-modes"
@@ -66,11 +67,7 @@ def render(found: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--render", type=Path, default=RECORDS, metavar="DIR",
-                        help="print the RESULTS.md table of the records in DIR [records/embedding-modes]")
-    args = parser.parse_args()
-    print(render(scores(args.render)))
+    render_main(__doc__, RECORDS, lambda d: render(scores(d)))
 
 
 if __name__ == "__main__":
