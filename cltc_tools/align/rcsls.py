@@ -46,13 +46,15 @@ def unit_rows(X: torch.Tensor) -> torch.Tensor:
 def neighbourhood(queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
                   k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """For each query row, over its k most similar key rows: the mean of their ``values`` rows and the mean
-    similarity (blocks of query rows, so no [n, vocabulary] matrix is kept)."""
+    similarity (blocks of query rows, so no [n, vocabulary] matrix is kept). A row that repeats (a word with several
+    translations) is searched once."""
+    distinct, inverse = torch.unique(queries, dim=0, return_inverse=True)
     means, sims = [], []
-    for start in range(0, len(queries), CHUNK):
-        top = (queries[start:start + CHUNK] @ keys.T).topk(k, dim=1)
+    for start in range(0, len(distinct), CHUNK):
+        top = (distinct[start:start + CHUNK] @ keys.T).topk(k, dim=1)
         means.append(values[top.indices].mean(dim=1))
         sims.append(top.values.mean(dim=1))
-    return torch.cat(means), torch.cat(sims)
+    return torch.cat(means)[inverse], torch.cat(sims)[inverse]
 
 
 def rcsls_loss_and_grad(W: torch.Tensor, A: torch.Tensor, B: torch.Tensor, XN: torch.Tensor, ZN: torch.Tensor,
