@@ -47,9 +47,12 @@ training stops early when dev macro-F1 has not improved for --patience epochs, a
 .PP
 Architectures: mlp (FT-MLP: averaged word vectors, dense 512 ReLU, dropout 0.7), cnn (multi-filter CNN, kernels
 3/4/5 x 200), gru-att (bi-GRU with attention, 150 units) and han (hierarchical attention network over words and
-sentences); --preset paper selects the paper's settings. Embeddings are fine-tuned (--fine-tune, lazy Adam over
-the rows seen in a batch) or frozen (--freeze). Train frozen to evaluate on languages the model never saw
-(zero-shot): fine-tuned rows no longer match the untuned rows of a new language (see cltc-eval(1)).
+sentences); --preset paper selects the paper's settings. --embeddings says what training may change in the word
+vectors: frozen (the default; --freeze) keeps the alignment of the space; tuned (--fine-tune, the paper's setting
+and --preset paper) updates the rows seen in a batch with lazy Adam at --emb-lr; regularized tunes them with a
+penalty of --emb-reg times their squared distance from the aligned vectors; mapped trains one linear map shared by
+every language over frozen rows. Frozen and mapped models transfer to languages they never saw (zero-shot); tuned
+rows no longer match the untuned rows of a new language (see cltc-eval(1)).
 .PP
 A checkpoint directory holds config.json, weights.safetensors and vocab.txt; a snapshot .NAME.progress beside
 it after every epoch lets --resume continue an interrupted run to the same result.""",
@@ -66,7 +69,7 @@ same normalisation, method and refinement against the same pivot rows, as cltc-a
 --out DIR/space, and evaluate there; the space, translation-metrics and metrics records of every step are
 printed. When the space holds the language already, nothing is aligned.
 .PP
-Which models transfer: with frozen embeddings (cltc-train --freeze) the classifier reads every language through
+Which models transfer: with frozen embeddings (the default of cltc-train) the classifier reads every language through
 the shared space, so a language mapped into it later is read the same way. Fine-tuning moves only the rows of
 the training languages' words; a new language keeps its untuned rows, which the tuned classifier never saw, and
 a warning says so. On the demo world (examples/new-language.sh, seed 0) a multi MLP scores 76.0 macro-F1 on the
