@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import types
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from cltc_tools.errors import InputError
@@ -77,6 +78,29 @@ class _DeferredModule(types.ModuleType):
 def deferred_import(name: str) -> Any:
     """``torch = deferred_import("torch")``: the module is imported when first used, not when this line runs."""
     return _DeferredModule(name)
+
+
+@dataclass(frozen=True)
+class Option:
+    """A hyper-parameter that a registered entry takes on the command line as ``flag(key)``: its value type (bool: an
+    on/off pair, list: repeatable), a metavar and a one-line help that ends with the default in brackets."""
+
+    key: str
+    type: type
+    metavar: str
+    help: str
+
+
+TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool, "list": list}
+
+
+def options_table(table: str) -> tuple[Option, ...]:
+    """Options from a table, one per line: ``key type metavar help`` (metavar ``-`` for a bool)."""
+    found = []
+    for line in filter(None, map(str.strip, table.splitlines())):
+        key, kind, metavar, text = line.split(None, 3)
+        found.append(Option(key, TYPES[kind], "" if metavar == "-" else metavar, text))
+    return tuple(found)
 
 
 def flag(key: str) -> str:

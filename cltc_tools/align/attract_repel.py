@@ -43,7 +43,7 @@ from cltc_tools.align.problem import Advance, Fitted, Problem
 from cltc_tools.align.procrustes import procrustes
 from cltc_tools.align.regression import SOLVERS, relative_residual, solve_map
 from cltc_tools.errors import InputError
-from cltc_tools.registry import deferred_import
+from cltc_tools.registry import deferred_import, options_table
 
 torch = deferred_import("torch")
 F = deferred_import("torch.nn.functional")
@@ -57,6 +57,21 @@ DEFAULTS: dict[str, Any] = {
 }
 # Mrksic et al. 2017's hyper-parameters (the defaults), joined as the paper did: regression by SGD, 100 passes.
 PAPER: dict[str, Any] = {"join": "regression", "join_solver": "sgd", "join_passes": 100}
+OPTIONS = options_table("""
+    attract        list  FILE[:LANG]     synonym pairs (repeatable).
+    repel          list  FILE[:LANG]     antonym pairs (repeatable).
+    attract_margin float M               [0.6].
+    repel_margin   float M               [0.0].
+    ar_batch       int   N               pairs per batch [50].
+    ar_l2          float C               L2 constant [1e-9].
+    ar_epochs      int   N               epochs [5].
+    ar_lr          float LR              AdaGrad rate [0.05].
+    ar_vocab       int   N               constraints among the N most frequent words [0: all].
+    ar_init        str   none|procrustes map onto the pivot first [none].
+    join           str   regression|none join bilingual spaces [regression].
+    join_solver    str   lstsq|sgd       regression solver [lstsq; paper: sgd].
+    join_passes    int   N               SGD passes [100].
+""")
 ADAGRAD_START = 0.1
 CLIP = 2.0
 

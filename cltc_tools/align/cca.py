@@ -30,11 +30,17 @@ import numpy as np
 
 from cltc_tools.align.problem import Fitted, Problem
 from cltc_tools.errors import InputError
+from cltc_tools.registry import options_table
 
 SPACES = ("pivot", "cca")
 DEFAULTS: dict[str, Any] = {"cca_space": "pivot", "cca_ratio": 1.0, "cca_ridge": 1e-5}
 # Ammar et al.'s multiCCA: every vector normalised to unit length (normr), all dimensions, English's space.
 PAPER: dict[str, Any] = {"cca_space": "pivot", "cca_ratio": 1.0, "normalize": ["unit"]}
+OPTIONS = options_table("""
+    cca_space str   pivot|cca target space [pivot].
+    cca_ratio float R         share of canonical directions kept [1].
+    cca_ridge float R         ridge added to the covariances, times their mean variance [1e-5].
+""")
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,21 @@ import numpy as np
 
 from cltc_tools.align.problem import Fitted, Problem
 from cltc_tools.errors import InputError
+from cltc_tools.registry import options_table
 
 # VecMap --supervised: --normalize unit center unit --whiten --src_reweight 0.5 --trg_reweight 0.5
 # --src_dewhiten src --trg_dewhiten trg (map_embeddings.py); no dimensionality reduction.
 DEFAULTS: dict[str, Any] = {"normalize": ["unit", "center", "unit"], "whiten": True, "src_reweight": 0.5,
                             "trg_reweight": 0.5, "src_dewhiten": "src", "trg_dewhiten": "trg", "dim_reduction": 0}
 PRESETS: dict[str, dict[str, Any]] = {"vecmap-supervised": dict(DEFAULTS)}
+OPTIONS = options_table("""
+    whiten        bool  -            whiten both sides [whiten].
+    src_reweight  float P            source dimensions times singular value^P [0.5].
+    trg_reweight  float P            pivot dimensions times singular value^P [0.5].
+    src_dewhiten  str   src|trg|none de-whiten the source with [src].
+    trg_dewhiten  str   src|trg|none de-whiten the pivot with [trg].
+    dim_reduction int   N            keep the first N shared dimensions, 0 = all [0].
+""")
 DEWHITEN = ("src", "trg", "none")
 
 

@@ -7,10 +7,14 @@ from typing import Any
 import numpy as np
 
 from cltc_tools.align.problem import Fitted, Problem
+from cltc_tools.registry import options_table
 
 DEFAULTS: dict[str, Any] = {"sv_threshold": None}
 # Appendix A: SVD with the singular values above 1 kept; Smith et al.'s code learns on unit-length vectors.
 PAPER: dict[str, Any] = {"sv_threshold": 1.0, "normalize": ["unit"]}
+OPTIONS = options_table("""
+    sv_threshold float T keep singular values > T [all; paper: 1].
+""")
 
 
 def procrustes(X: np.ndarray, Y: np.ndarray) -> np.ndarray:

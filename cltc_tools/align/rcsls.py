@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 
 from cltc_tools.align.multistep import DEFAULTS as MULTISTEP
+from cltc_tools.align.multistep import OPTIONS as MULTISTEP_OPTIONS
 from cltc_tools.align.multistep import fit_multistep
 from cltc_tools.align.problem import Fitted, Problem
 from cltc_tools.align.procrustes import procrustes
 from cltc_tools.errors import InputError
-from cltc_tools.registry import deferred_import
+from cltc_tools.registry import deferred_import, options_table
 
 torch = deferred_import("torch")  # imported when a fit runs, so that --help stays fast
 
@@ -36,6 +37,14 @@ PRESETS: dict[str, dict[str, Any]] = {
     "joulin": {"normalize": ["unit", "center", "unit"], "rcsls_init": "procrustes", "rcsls_lr": 1.0,
                "rcsls_steps": 10, "rcsls_negatives": 30000, "rcsls_k": 10, "rcsls_constraint": "spectral"},
 }
+OPTIONS = MULTISTEP_OPTIONS + options_table("""
+    rcsls_init       str   multistep|procrustes start from [multistep].
+    rcsls_lr         float LR                   first step size [4].
+    rcsls_steps      int   N                    gradient steps [5].
+    rcsls_negatives  int   N                    neighbours among the first N words of each side [30000].
+    rcsls_k          int   K                    neighbours in the loss [10].
+    rcsls_constraint str   spectral|orthogonal  projection after each step [spectral].
+""")
 CHUNK = 2048
 
 

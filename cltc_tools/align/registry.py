@@ -12,10 +12,17 @@ from typing import Any
 
 from cltc_tools.align import attract_repel, cca, multistep, procrustes, rcsls
 from cltc_tools.align.problem import Fitted, Problem
-from cltc_tools.registry import Registry, merge_hparams
+from cltc_tools.registry import Option, Registry, merge_hparams
 
 # Options of every method: input normalisation and MUSE-style refinement (Conneau et al. 2018).
 GENERIC: dict[str, Any] = {"normalize": [], "refine": 0, "refine_vocab": 15000, "refine_method": "self-learning"}
+GENERIC_OPTIONS = (
+    Option("refine", int, "N", "Refinement rounds after the method [0]."),
+    Option("refine_method", str, "self-learning|muse",
+           "Refinement: re-fit the method on the gold pairs plus pairs induced by CSLS in both directions "
+           "[self-learning; identity: muse], or MUSE's Procrustes on mutual CSLS neighbours."),
+    Option("refine_vocab", int, "N", "Most frequent words that induce the refinement dictionary [15000]."),
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,7 @@ class Method:
     needs_dict: bool = True
     description: str = ""
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    options: tuple[Option, ...] = ()  # its hyper-parameters as command-line options (cltc-align builds them)
     # Why a space made with these hyper-parameters cannot take new languages (None: it can, see align/extend.py):
     # extending maps a new language onto the pivot's rows as they are, so the fit must leave the pivot unmoved.
     extension_refusal: Callable[[dict[str, Any]], str | None] = lambda params: "it has no per-language map"
@@ -42,6 +50,15 @@ class Method:
 METHODS: Registry[Method] = Registry("alignment method")
 
 
+def method_options() -> dict[str, tuple[Option, list[str]]]:
+    """Every option of the registered methods (the generic ones first), each once, with the methods that take it."""
+    found: dict[str, tuple[Option, list[str]]] = {option.key: (option, []) for option in GENERIC_OPTIONS}
+    for name in METHODS:
+        for option in METHODS.get(name).options:
+            found.setdefault(option.key, (option, []))[1].append(name)
+    return found
+
+
 def _pivot_stays(params: dict[str, Any]) -> str | None:
     return None
 
@@ -53,26 +70,27 @@ def _cca_refusal(params: dict[str, Any]) -> str | None:
 
 
 METHODS.register("procrustes", Method("procrustes", procrustes.fit_procrustes, procrustes.DEFAULTS, procrustes.PAPER,
+                       options=procrustes.OPTIONS,
                        description="orthogonal map onto the pivot (Smith et al. 2017), optional SVD reduction",
                        extension_refusal=_pivot_stays))
-METHODS.register("cca", Method("cca", cca.fit_multicca, cca.DEFAULTS, cca.PAPER,
+METHODS.register("cca", Method("cca", cca.fit_multicca, cca.DEFAULTS, cca.PAPER, options=cca.OPTIONS,
                        description="CCA on dictionary pairs (Faruqui & Dyer 2014), English pivot as multiCCA "
                                    "(Ammar et al. 2016)", extension_refusal=_cca_refusal))
 METHODS.register("attract-repel", Method("attract-repel", attract_repel.fit_attract_repel, attract_repel.DEFAULTS,
-                       attract_repel.PAPER, needs_dict=False,
+                       attract_repel.PAPER, needs_dict=False, options=attract_repel.OPTIONS,
                        description="semantic specialisation (Mrksic et al. 2017), bilingual spaces joined by "
                                    "regression (paper, Appendix B)",
                        extension_refusal=lambda params: "it specialises every language, the pivot included, "
                                                         "against the constraints of all of them"))
 
 METHODS.register("multistep", Method("multistep", multistep.fit_multistep, multistep.DEFAULTS,
-                                     presets=multistep.PRESETS,
+                                     presets=multistep.PRESETS, options=multistep.OPTIONS,
                                      description="whitening, orthogonal map, re-weighting, de-whitening (Artetxe et "
                                                  "al. 2018, AAAI); --preset vecmap-supervised is VecMap's "
                                                  "--supervised",
                                      extension_refusal=lambda params: "it transforms the pivot too (by the mean of "
                                                                       "the pairs' pivot transforms)"))
-METHODS.register("rcsls", Method("rcsls", rcsls.fit_rcsls, rcsls.DEFAULTS, presets=rcsls.PRESETS,
+METHODS.register("rcsls", Method("rcsls", rcsls.fit_rcsls, rcsls.DEFAULTS, presets=rcsls.PRESETS, options=rcsls.OPTIONS,
                                  description="relaxed CSLS loss (Joulin et al. 2018), from the multi-step map "
                                              "(--preset joulin: from Procrustes)",
                                  extension_refusal=lambda params: "it normalises the pivot rows and, from the "

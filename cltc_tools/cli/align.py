@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,10 +11,11 @@ import typer
 
 from cltc_tools.align.extend import extend_space
 from cltc_tools.align.pipeline import TOOL, AlignResult, align_spaces
-from cltc_tools.align.registry import METHODS
+from cltc_tools.align.registry import METHODS, method_options
 from cltc_tools.cli._common import DEVICE_DEFAULT, Debug, Device, Force, Quiet, Seed, Session, cli_errors, make_app, run
 from cltc_tools.errors import InputError, NoInputError
 from cltc_tools.io import records as rec
+from cltc_tools.registry import Option, flag
 
 HELP = "Map embedding spaces into one multilingual space (Procrustes, CCA, Attract-Repel) and evaluate it."
 EPILOG = """\b
@@ -99,132 +102,53 @@ BatchSize = Annotated[int | None, typer.Option(
 Threads = Annotated[int | None, typer.Option(
     "--threads", metavar="N", min=1, help="CPU threads for torch [torch's default: the machine's cores, or "
     "OMP_NUM_THREADS].")]
-Refine = Annotated[int | None, _opt("--refine", metavar="N", help="Refinement rounds after the method [0].")]
-RefineMethod = Annotated[str | None, _opt(
-    "--refine-method", metavar="self-learning|muse",
-    help="Refinement: re-fit the method on the gold pairs plus pairs induced by CSLS in both directions "
-         "[self-learning; identity: muse], or MUSE's Procrustes on mutual CSLS neighbours.")]
-RefineVocab = Annotated[int | None, _opt(
-    "--refine-vocab", metavar="N", help="Most frequent words that induce the refinement dictionary [15000].")]
-SvThreshold = Annotated[float | None, _opt(
-    "--sv-threshold", metavar="T", help="procrustes: keep singular values > T [all; paper: 1].")]
-CcaSpace = Annotated[str | None, _opt("--cca-space", metavar="pivot|cca", help="cca: target space [pivot].")]
-CcaRatio = Annotated[float | None, _opt(
-    "--cca-ratio", metavar="R", help="cca: share of canonical directions kept [1].")]
-CcaRidge = Annotated[float | None, _opt(
-    "--cca-ridge", metavar="R", help="cca: ridge added to the covariances, times their mean variance [1e-5].")]
-Attract = Annotated[list[str] | None, _opt(
-    "--attract", metavar="FILE[:LANG]", help="attract-repel: synonym pairs (repeatable).")]
-Repel = Annotated[list[str] | None, _opt(
-    "--repel", metavar="FILE[:LANG]", help="attract-repel: antonym pairs (repeatable).")]
-AttractMargin = Annotated[float | None, _opt("--attract-margin", metavar="M", help="attract-repel: [0.6].")]
-RepelMargin = Annotated[float | None, _opt("--repel-margin", metavar="M", help="attract-repel: [0.0].")]
-ArBatch = Annotated[int | None, _opt("--ar-batch", metavar="N", help="attract-repel: pairs per batch [50].")]
-ArL2 = Annotated[float | None, _opt("--ar-l2", metavar="C", help="attract-repel: L2 constant [1e-9].")]
-ArEpochs = Annotated[int | None, _opt("--ar-epochs", metavar="N", help="attract-repel: epochs [5].")]
-ArLr = Annotated[float | None, _opt("--ar-lr", metavar="LR", help="attract-repel: AdaGrad rate [0.05].")]
-ArVocab = Annotated[int | None, _opt(
-    "--ar-vocab", metavar="N", help="attract-repel: constraints among the N most frequent words [0: all].")]
-ArInit = Annotated[str | None, _opt(
-    "--ar-init", metavar="none|procrustes", help="attract-repel: map onto the pivot first [none].")]
-Join = Annotated[str | None, _opt(
-    "--join", metavar="regression|none", help="attract-repel: join bilingual spaces [regression].")]
-JoinSolver = Annotated[str | None, _opt(
-    "--join-solver", metavar="lstsq|sgd", help="attract-repel: regression solver [lstsq; paper: sgd].")]
-JoinPasses = Annotated[int | None, _opt("--join-passes", metavar="N", help="attract-repel: SGD passes [100].")]
-Whiten = Annotated[bool | None, _opt("--whiten/--no-whiten", help="multistep, rcsls: whiten both sides [whiten].")]
-SrcReweight = Annotated[float | None, _opt(
-    "--src-reweight", metavar="P", help="multistep, rcsls: source dimensions times singular value^P [0.5].")]
-TrgReweight = Annotated[float | None, _opt(
-    "--trg-reweight", metavar="P", help="multistep, rcsls: pivot dimensions times singular value^P [0.5].")]
-SrcDewhiten = Annotated[str | None, _opt(
-    "--src-dewhiten", metavar="src|trg|none", help="multistep, rcsls: de-whiten the source with [src].")]
-TrgDewhiten = Annotated[str | None, _opt(
-    "--trg-dewhiten", metavar="src|trg|none", help="multistep, rcsls: de-whiten the pivot with [trg].")]
-DimReduction = Annotated[int | None, _opt(
-    "--dim-reduction", metavar="N", help="multistep, rcsls: keep the first N shared dimensions, 0 = all [0].")]
-RcslsInit = Annotated[str | None, _opt(
-    "--rcsls-init", metavar="multistep|procrustes", help="rcsls: start from [multistep].")]
-RcslsLr = Annotated[float | None, _opt("--rcsls-lr", metavar="LR", help="rcsls: first step size [4].")]
-RcslsSteps = Annotated[int | None, _opt("--rcsls-steps", metavar="N", help="rcsls: gradient steps [5].")]
-RcslsNegatives = Annotated[int | None, _opt(
-    "--rcsls-negatives", metavar="N", help="rcsls: neighbours among the first N words of each side [30000].")]
-RcslsK = Annotated[int | None, _opt("--rcsls-k", metavar="K", help="rcsls: neighbours in the loss [10].")]
-RcslsConstraint = Annotated[str | None, _opt(
-    "--rcsls-constraint", metavar="spectral|orthogonal", help="rcsls: projection after each step [spectral].")]
 Extend = Annotated[Path | None, _opt(
     "--extend", metavar="SPACE",
     help="Add the --space languages to this aligned space with its own recipe (pivot, normalisation, method, "
          "hyper-parameters from its space.json); its rows are copied unchanged.")]
 # What a space's recipe fixes: with --extend these come from space.json and may not be given.
-RECIPE_OPTIONS = ("method", "pivot", "preset", "normalize", "identical_max", "refine", "refine_vocab",
-                  "refine_method",
-                  "sv_threshold", "cca_space", "cca_ratio", "cca_ridge", "attract", "repel", "attract_margin",
-                  "repel_margin", "ar_batch", "ar_l2", "ar_epochs", "ar_lr", "ar_vocab", "ar_init", "join",
-                  "join_solver", "join_passes", "csls_k", "seed", "name", "whiten", "src_reweight", "trg_reweight",
-                  "src_dewhiten", "trg_dewhiten", "dim_reduction", "rcsls_init", "rcsls_lr", "rcsls_steps",
-                  "rcsls_negatives", "rcsls_k", "rcsls_constraint")
+RECIPE_OPTIONS = ("method", "pivot", "preset", "normalize", "identical_max", "csls_k", "seed", "name",
+                  *method_options())
+
+
+def option_parameter(option: Option, methods: list[str]) -> inspect.Parameter:
+    """The typer parameter of a method's hyper-parameter (None: the method's default or preset decides)."""
+    name = flag(option.key)
+    kind = list[str] if option.type is list else option.type
+    info = typer.Option(f"{name}/--no-{name[2:]}" if option.type is bool else name,
+                        metavar=option.metavar or None, show_default=False,
+                        help=f"{', '.join(methods)}: {option.help}" if methods else option.help)
+    return inspect.Parameter(option.key, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                             annotation=Annotated[kind | None, info])
+
+
+def with_method_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` taking every registered method's options (before --extend), so that a new method's options
+    need no change here; they reach ``command`` as keyword arguments."""
+    signature = inspect.signature(command, eval_str=True)
+    fixed = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    at = [p.name for p in fixed].index("extend")
+    added = [option_parameter(option, methods) for option, methods in method_options().values()]
+    command.__signature__ = signature.replace(parameters=fixed[:at] + added + fixed[at:])  # type: ignore[attr-defined]
+    return command
+
 
 app = make_app(HELP, epilog=EPILOG)
 
 
-@app.command(help=HELP, epilog=EPILOG)
 @cli_errors(TOOL)
 def align(
     ctx: typer.Context,
     out: Out,
-    method: Method = "procrustes",
-    dicts: Dicts = None,
-    spaces: Spaces = None,
-    pivot: Pivot = "en",
-    preset: Preset = None,
-    eval_dicts: EvalDicts = None,
-    normalize: Normalize = None,
-    name: Name = None,
+    method: Method = "procrustes", dicts: Dicts = None, spaces: Spaces = None, pivot: Pivot = "en",
+    preset: Preset = None, eval_dicts: EvalDicts = None, normalize: Normalize = None, name: Name = None,
     identical_max: IdenticalMax = 15000,
-    refine: Refine = None,
-    refine_method: RefineMethod = None,
-    refine_vocab: RefineVocab = None,
-    sv_threshold: SvThreshold = None,
-    cca_space: CcaSpace = None,
-    cca_ratio: CcaRatio = None,
-    cca_ridge: CcaRidge = None,
-    attract: Attract = None,
-    repel: Repel = None,
-    attract_margin: AttractMargin = None,
-    repel_margin: RepelMargin = None,
-    ar_batch: ArBatch = None,
-    ar_l2: ArL2 = None,
-    ar_epochs: ArEpochs = None,
-    ar_lr: ArLr = None,
-    ar_vocab: ArVocab = None,
-    ar_init: ArInit = None,
-    join: Join = None,
-    join_solver: JoinSolver = None,
-    join_passes: JoinPasses = None,
-    whiten: Whiten = None,
-    src_reweight: SrcReweight = None,
-    trg_reweight: TrgReweight = None,
-    src_dewhiten: SrcDewhiten = None,
-    trg_dewhiten: TrgDewhiten = None,
-    dim_reduction: DimReduction = None,
-    rcsls_init: RcslsInit = None,
-    rcsls_lr: RcslsLr = None,
-    rcsls_steps: RcslsSteps = None,
-    rcsls_negatives: RcslsNegatives = None,
-    rcsls_k: RcslsK = None,
-    rcsls_constraint: RcslsConstraint = None,
     extend: Extend = None,
-    csls_k: CslsK = 10,
-    csls_vocab: CslsVocab = None,
-    batch_size: BatchSize = None,
-    threads: Threads = None,
-    device: Device = DEVICE_DEFAULT,
-    force: Force = False,
-    seed: Seed = 0,
-    quiet: Quiet = False,
-    debug: Debug = False,
+    csls_k: CslsK = 10, csls_vocab: CslsVocab = None, batch_size: BatchSize = None, threads: Threads = None,
+    device: Device = DEVICE_DEFAULT, force: Force = False, seed: Seed = 0, quiet: Quiet = False, debug: Debug = False,
+    **options: Any,
 ) -> None:
+    """The method's options arrive in ``options`` (see ``with_method_options``)."""
     session = Session(TOOL, quiet=quiet, read_stdin=not spaces)
     METHODS.get(method)
     if threads:
@@ -244,16 +168,6 @@ def align(
                                      csls_vocab=csls_vocab, batch_size=batch_size, device=device, force=force,
                                      progress=session.progress))
         return
-    options = {"refine": refine, "refine_vocab": refine_vocab, "refine_method": refine_method,
-               "sv_threshold": sv_threshold,
-               "cca_space": cca_space, "cca_ratio": cca_ratio, "cca_ridge": cca_ridge, "attract": attract,
-               "repel": repel, "attract_margin": attract_margin, "repel_margin": repel_margin, "ar_batch": ar_batch,
-               "ar_l2": ar_l2, "ar_epochs": ar_epochs, "ar_lr": ar_lr, "ar_vocab": ar_vocab, "ar_init": ar_init,
-               "join": join, "join_solver": join_solver, "join_passes": join_passes, "whiten": whiten,
-               "src_reweight": src_reweight, "trg_reweight": trg_reweight, "src_dewhiten": src_dewhiten,
-               "trg_dewhiten": trg_dewhiten, "dim_reduction": dim_reduction, "rcsls_init": rcsls_init,
-               "rcsls_lr": rcsls_lr, "rcsls_steps": rcsls_steps, "rcsls_negatives": rcsls_negatives,
-               "rcsls_k": rcsls_k, "rcsls_constraint": rcsls_constraint}
     result = align_spaces(
         inputs, out, pivot=pivot, dicts=dicts or [], method=method, preset=preset, options=options,
         normalize_steps=normalize, name=name, eval_dicts=eval_dicts or [], identical_max=identical_max or None,
@@ -261,6 +175,9 @@ def align(
         progress=session.progress,
     )
     report(session, result)
+
+
+app.command(help=HELP, epilog=EPILOG)(with_method_options(align))
 
 
 def fit_lines(result: AlignResult) -> list[str]:

@@ -52,13 +52,17 @@ OutDir = Annotated[Path, typer.Option("--out", "-o", help="Dataset folder to wri
 app = make_app("Make datasets for the cltc commands.", epilog=MAIN_EPILOG)
 
 
+def command(epilog: str, name: str | None = None) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A ``cltc-data`` subcommand with its epilog, whose errors become one line and exit status 2."""
+    return lambda function: app.command(name, epilog=epilog)(cli_errors(TOOL)(function))
+
+
 @app.callback()
 def _main() -> None:
     """Make datasets for the cltc commands."""
 
 
-@app.command(epilog=EPILOG)
-@cli_errors(TOOL)
+@command(EPILOG)
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to create (refused if it exists, see --force).")],
     seed: Seed = 0,
@@ -152,8 +156,7 @@ number of newsitems read and dropped (and why).
 """
 
 
-@app.command(epilog=RCV_EPILOG)
-@cli_errors(TOOL)
+@command(RCV_EPILOG)
 def rcv(
     inputs: Annotated[list[Path], typer.Argument(help="XML files, folders of them, zip files of them.",
                                                  show_default=False)],
@@ -226,13 +229,11 @@ A SIB-200 file: tab-separated, CSV quoting, header 'index_id<TAB>category<TAB>te
 """
 
 
-@app.command(epilog=SIB200_EPILOG)
-@cli_errors(TOOL)
+@command(SIB200_EPILOG)
 def sib200(
     file: Annotated[Path, typer.Argument(help="SIB-200 TSV file.", show_default=False)],
     out: Out,
-    lang: Lang = None,
-    split: Split = None,
+    lang: Lang = None, split: Split = None,
     repair_quotes: Annotated[bool, typer.Option("--repair-quotes/--no-repair-quotes",
                                                 help="Undo SIB-200's double CSV quoting of a few sentences.")] = True,
     force: Force = False,
@@ -260,14 +261,12 @@ white space is stripped; ids are <lang>-<split>-<n>, n the 0-based line number.
 """
 
 
-@app.command(epilog=XLMT_EPILOG)
-@cli_errors(TOOL)
+@command(XLMT_EPILOG)
 def xlmt(
     text_file: Annotated[Path, typer.Argument(help="Text file, one text per line.", show_default=False)],
     label_file: Annotated[Path, typer.Argument(help="Label file, one label id per line.", show_default=False)],
     out: Out,
-    lang: Lang = None,
-    split: Split = None,
+    lang: Lang = None, split: Split = None,
     label_names: Annotated[str, typer.Option("--label-names", help="Names of label ids 0, 1, ... (comma-separated).")]
     = "negative,neutral,positive",
     u_escapes: Annotated[bool, typer.Option("--decode-u-escapes",
@@ -300,13 +299,11 @@ The delimiter defaults to ',' for a .csv file and a tab otherwise. Ids default t
 """
 
 
-@app.command(epilog=TSV_EPILOG)
-@cli_errors(TOOL)
+@command(TSV_EPILOG)
 def tsv(
     file: Annotated[Path, typer.Argument(help="TSV or CSV file (gzip is fine).", show_default=False)],
     out: Out,
-    lang: Lang = None,
-    split: Split = None,
+    lang: Lang = None, split: Split = None,
     text_col: Annotated[Optional[str], typer.Option("--text-col", help="Text column (number or name).")] = None,
     label_col: Annotated[Optional[str], typer.Option("--label-col", help="Label column (number or name).")] = None,
     id_col: Annotated[Optional[str], typer.Option("--id-col", help="Id column (number or name).")] = None,
@@ -372,8 +369,7 @@ in input order. Without inputs, the dataset records on stdin name them.
 """
 
 
-@app.command("split", epilog=SPLIT_EPILOG)
-@cli_errors(TOOL)
+@command(SPLIT_EPILOG, name="split")
 def split_cmd(
     out: OutDir,
     inputs: Annotated[Optional[list[Path]], typer.Argument(help="Documents JSONL files or dataset folders.",
@@ -412,8 +408,7 @@ folders, or documents files whose name gives the split (train.jsonl, dev.jsonl, 
 """
 
 
-@app.command(epilog=SAMPLE_EPILOG)
-@cli_errors(TOOL)
+@command(SAMPLE_EPILOG)
 def sample(
     out: OutDir,
     inputs: Annotated[Optional[list[Path]], typer.Argument(help="Dataset folders or documents JSONL files.",

@@ -16,12 +16,14 @@ from cltc_tools.io.textfile import iter_lines
 _KNOWN = ("id", "lang", "text", "label")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Document:
+    """One line of a documents file; fields other than the four known ones are kept in ``extra``."""
+
     id: str
     lang: str
     text: str
-    label: str | list[str] | None = None
+    label: str | list[str] | None = None  # a list for multi-label data, None when unlabelled
     extra: dict[str, Any] = field(default_factory=dict)
 
 

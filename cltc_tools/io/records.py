@@ -58,13 +58,18 @@ class DatasetRecord(ArtifactRecord, total=False):
     counts: dict[str, dict[str, int]]
 
 
-class ModelRecord(ArtifactRecord, total=False):
+class RunFields(TypedDict, total=False):
+    """What a model and each of its metrics records say about the run that trained it."""
+
     arch: str
     mode: str
     train_langs: list[str]
-    space: str
     space_method: str
     seed: int
+
+
+class ModelRecord(ArtifactRecord, RunFields, total=False):
+    space: str
     dev_macro_f1: float
     best_epoch: int
     epochs: int
@@ -75,27 +80,25 @@ class PredictionsRecord(ArtifactRecord, total=False):
     test_lang: str
 
 
-class MetricsRecord(Record, total=False):
-    """One (model, test language): SPEC section 2's tidy metrics."""
+class MetricsRecord(Record, RunFields, total=False):
+    """One (model, test language): SPEC section 2's tidy metrics (scores as fractions in [0, 1])."""
 
     model: str
-    arch: str
-    mode: str
-    train_langs: list[str]
     test_lang: str
-    space_method: str
-    seed: int
     n: int
     macro_f1: float
     macro_precision: float
     macro_recall: float
     accuracy: float
-    per_label: dict[str, Any]
-    confusion: dict[str, Any]
-    outcomes: dict[str, Any]
+    per_label: dict[str, Any]  # label -> precision, recall, f1, support
+    confusion: dict[str, Any]  # labels, and the count matrix or its non-zero cells
+    outcomes: dict[str, Any]  # per document: right or wrong, for paired tests
 
 
 class TranslationMetricsRecord(Record, total=False):
+    """Word translation on one dictionary: P@1/5/10 in percent by NN and CSLS retrieval, over the covered source
+    words (``nn``, ``csls``; MUSE's convention) and over all of them (``*_all``)."""
+
     space: str
     dictionary: str
     src_lang: str

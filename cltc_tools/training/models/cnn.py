@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cltc_tools.training.models.registry import EMBEDDING_DEFAULTS, PAPER_EMBEDDINGS, Arch, embedding_layer
+from cltc_tools.training.models.registry import embedding_layer, paper_arch
 from cltc_tools.training.models.token_conv import shared_token_convolutions
 
 
@@ -37,12 +37,6 @@ class MultiFilterCNN(nn.Module):
         return self.out(self.dropout(torch.cat(pooled, dim=1)))
 
 
-CNN = Arch(
-    name="cnn",
-    build=MultiFilterCNN,
-    defaults={"kernels": [3, 4, 5], "filters": 200, "dropout": 0.3, "lr": 1e-3, "batch_size": 64, "patience": 20,
-              "max_epochs": 200, **EMBEDDING_DEFAULTS, "max_len": 512},
-    paper={"kernels": [3, 4, 5], "filters": 200, "dropout": 0.3, "lr": 1e-3, "batch_size": 64, "patience": 20,
-           **PAPER_EMBEDDINGS},
-    description="MF-CNN: kernels 3/4/5 x 200 filters, max-over-time pooling, dropout 0.3",
-)
+CNN = paper_arch("cnn", MultiFilterCNN,
+                 {"kernels": [3, 4, 5], "filters": 200, "dropout": 0.3, "lr": 1e-3, "batch_size": 64, "patience": 20},
+                 max_len=512, description="MF-CNN: kernels 3/4/5 x 200 filters, max-over-time pooling, dropout 0.3")

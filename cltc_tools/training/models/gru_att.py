@@ -9,7 +9,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from cltc_tools.training.models.fused_gru import bigru_states
-from cltc_tools.training.models.registry import EMBEDDING_DEFAULTS, PAPER_EMBEDDINGS, Arch, embedding_layer
+from cltc_tools.training.models.registry import embedding_layer, paper_arch
 
 
 class Attention(nn.Module):
@@ -66,11 +66,6 @@ class GRUAttention(nn.Module):
         return [self.embedding, self.encoder]
 
 
-GRU_ATT = Arch(
-    name="gru-att",
-    build=GRUAttention,
-    defaults={"units": 150, "dropout": 0.3, "lr": 1e-3, "batch_size": 64, "patience": 20, "max_epochs": 200,
-              **EMBEDDING_DEFAULTS, "max_len": 256},
-    paper={"units": 150, "dropout": 0.3, "lr": 1e-3, "batch_size": 64, "patience": 20, **PAPER_EMBEDDINGS},
-    description="bi-GRU (150 units) with attention, dropout 0.3",
-)
+GRU_ATT = paper_arch("gru-att", GRUAttention,
+                     {"units": 150, "dropout": 0.3, "lr": 1e-3, "batch_size": 64, "patience": 20}, max_len=256,
+                     description="bi-GRU (150 units) with attention, dropout 0.3")

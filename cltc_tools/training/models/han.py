@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from cltc_tools.training.models.gru_att import BiGRUEncoder
-from cltc_tools.training.models.registry import EMBEDDING_DEFAULTS, PAPER_EMBEDDINGS, Arch, embedding_layer
+from cltc_tools.training.models.registry import embedding_layer, paper_arch
 
 
 class HierarchicalEncoder(nn.Module):
@@ -52,12 +52,6 @@ class HAN(nn.Module):
         return [self.embedding, self.encoder.words]
 
 
-HAN_ARCH = Arch(
-    name="han",
-    build=HAN,
-    defaults={"units": 50, "dropout": 0.5, "lr": 1e-3, "batch_size": 15, "patience": 20, "max_epochs": 200,
-              **EMBEDDING_DEFAULTS, "max_len": 512},
-    paper={"units": 50, "dropout": 0.5, "lr": 1e-3, "batch_size": 15, "patience": 20, **PAPER_EMBEDDINGS},
-    description="HAN: word- and sentence-level bi-GRU (50 units) with attention, dropout 0.5",
-    hierarchical=True,
-)
+HAN_ARCH = paper_arch("han", HAN, {"units": 50, "dropout": 0.5, "lr": 1e-3, "batch_size": 15, "patience": 20},
+                      max_len=512, hierarchical=True,
+                      description="HAN: word- and sentence-level bi-GRU (50 units) with attention, dropout 0.5")

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cltc_tools.training.models.registry import EMBEDDING_DEFAULTS, PAPER_EMBEDDINGS, Arch, embedding_layer
+from cltc_tools.training.models.registry import embedding_layer, paper_arch
 
 
 def masked_mean(vectors: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
@@ -29,11 +29,5 @@ class FTMLP(nn.Module):
         return self.out(self.dropout(torch.relu(self.hidden(doc))))
 
 
-MLP = Arch(
-    name="mlp",
-    build=FTMLP,
-    defaults={"hidden": 512, "dropout": 0.7, "lr": 1e-2, "batch_size": 64, "patience": 20, "max_epochs": 200,
-              **EMBEDDING_DEFAULTS, "max_len": 512},
-    paper={"hidden": 512, "dropout": 0.7, "lr": 1e-2, "batch_size": 64, "patience": 20, **PAPER_EMBEDDINGS},
-    description="FT-MLP: averaged word vectors, dense 512 ReLU, dropout 0.7",
-)
+MLP = paper_arch("mlp", FTMLP, {"hidden": 512, "dropout": 0.7, "lr": 1e-2, "batch_size": 64, "patience": 20},
+                 max_len=512, description="FT-MLP: averaged word vectors, dense 512 ReLU, dropout 0.7")

@@ -41,6 +41,15 @@ EMBEDDING_DEFAULTS: dict[str, Any] = {"embeddings": "frozen", "emb_lr": None, "e
 PAPER_EMBEDDINGS: dict[str, Any] = {"embeddings": "tuned", "emb_lr": None, "emb_reg": 0.0}
 
 
+def paper_arch(name: str, build: Callable[..., nn.Module], paper: dict[str, Any], max_len: int, description: str,
+               changes: dict[str, Any] | None = None, **kinds: Any) -> Arch:
+    """An architecture whose defaults are the paper's settings (Table 5) but for ``changes``, with this toolbox's
+    embedding mode, at most 200 epochs and documents cut at ``max_len`` tokens; ``--preset paper`` is the paper's
+    settings as published."""
+    defaults = {**paper, **(changes or {}), "max_epochs": 200, **EMBEDDING_DEFAULTS, "max_len": max_len}
+    return Arch(name=name, build=build, defaults=defaults, paper={**paper, **PAPER_EMBEDDINGS},
+                description=description, **kinds)
+
 def embedding_mode(hp: dict[str, Any]) -> str:
     """The embedding mode of hyper-parameters, also of checkpoints written before ``embeddings`` existed."""
     if "embeddings" in hp:
