@@ -98,7 +98,8 @@ def fit_new_languages(base: Space, table: dict[str, Space], recipe: dict[str, An
     fitted = method.fit(problem, params)
     fit: dict[str, Any] = {"method": fitted.fit}
     if hp.get("refine"):
-        fitted, fit["refine"] = refine_fitted(problem, method.fit, params, fitted, hp.get("csls_k", 10), batch_size)
+        fitted, fit["refine"] = refine_fitted(problem, method.fit, params, fitted, hp.get("csls_k", 10), batch_size,
+                                              judge=IDENTICAL not in map(str, sources))
     aligned = fitted.matrices
     return Extension(problem, aligned, fit, pairs)
 

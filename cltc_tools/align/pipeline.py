@@ -206,7 +206,8 @@ def align_spaces(spaces: Sequence[str | Path | Space], out: str | Path, *, pivot
     fitted = spec.fit(problem, params)
     matrices, fit = fitted.matrices, {"method": fitted.fit}
     if params["refine"]:
-        fitted, fit["refine"] = refine_fitted(problem, spec.fit, params, fitted, csls_k, batch_size)
+        fitted, fit["refine"] = refine_fitted(problem, spec.fit, params, fitted, csls_k, batch_size,
+                                              judge=IDENTICAL not in map(str, dicts))
         matrices = fitted.matrices
     record_params: dict[str, Any] = {"pivot": pivot, "preset": preset, "dicts": sources,
                                      "pairs": {lang: len(src_rows) for lang, (src_rows, _) in rows.items()},

@@ -4,13 +4,14 @@ CSLS (Conneau et al. 2018): CSLS(x, y) = 2 cos(x, y) - r_T(x) - r_S(y), where r_
 x's k nearest target words and r_S(y) that of y's k nearest source words. Vectors are L2-normalised.
 
 Ranking the targets of one query x needs neither r_T(x) (the same for every y) nor, on large vocabularies, r_S(y)
-for every y: only for the targets that can reach x's top n. ``csls_nearest`` bounds every r_S(y) from below by the
-mean of y's k largest cosines with a subset of the source words (the queries and the words nearest the target
-centroid, which are hubs; a missing one counts as -1), hence every score from above; it computes r_S exactly for
-each query's n best-bounded targets, which gives a threshold (the n-th best of n real scores), then for every
-target whose bound reaches some query's threshold, and ranks the targets of known r_S. The result is the ranking
-of computing r_S for the whole vocabulary (as MUSE and VecMap do). When the bounds cannot prune enough,
-``word_translation`` computes r_S for every target word in one pass.
+for every y: only for the targets that can reach x's top n. ``progressive_penalty`` bounds every r_S(y) from below
+by the mean of y's k largest cosines with the source words seen so far (first the queries and the words nearest
+the target centroid, which are hubs; a missing one counts as -1), hence every score from above; exact r_S of each
+query's n best-bounded targets gives a threshold (the n-th best of n real scores), and the other sources are then
+visited block by block only by the targets whose bound is still within some query's threshold. Those left at the
+end have their exact r_S; the ranking is that of computing r_S for the whole vocabulary (as MUSE and VecMap do),
+at a fraction of its arithmetic. With few targets per query (``worth_pruning``) r_S is computed for every target
+word in one pass.
 
 Similarities are computed in tiles (a block of rows against at most ``KEY_TILE`` keys, one float32 GEMM each), and
 the k largest of a tile are found exactly from the maxima of ``GROUP`` interleaved column groups (``k_largest``),
@@ -39,7 +40,8 @@ TILE_ROWS = 512        # at most this many rows per tile (fewer when --batch-siz
 GROUP = 32             # interleaved column groups whose maxima locate the k largest of a tile
 PROBES = 4096          # frequent source words, besides the queries, that bound r_S from below
 BOUND_SLACK = 1e-4     # covers float32 rounding between the products that give bounds and exact scores
-FULL_SHARE = 0.5       # once this share of the targets needs exact r_S, compute it for all of them
+SOURCE_BLOCK = 16384   # sources visited at a time by the targets still within reach
+ROW_CHUNK = 8192       # targets gathered at a time
 PRUNE_SHARE = 0.1      # prune only when the queries' n first candidates are at most this share of the targets
 Advance = Callable[[int], None]
 MISS = np.iinfo(np.int64).max
@@ -140,18 +142,6 @@ def _mean_k_largest(queries: torch.Tensor, keys: torch.Tensor, k: int, block: in
     return out
 
 
-def knn_lower_bound(queries: torch.Tensor, probes: torch.Tensor, k: int, block: int,
-                    advance: Advance | None = None) -> torch.Tensor:
-    """A lower bound of r(x) for every query row: the mean of its k largest cosines with ``probes``, a subset of
-    the keys without repeats, each missing one (fewer than k probes) counted as -1, the least a cosine can be."""
-    kept = min(k, len(probes))
-    out = _mean_k_largest(queries, probes, kept, block)
-    out = (out * kept - (k - kept)) / k if kept < k else out
-    if advance:
-        advance(len(queries))
-    return out
-
-
 def nearest(queries: torch.Tensor, keys: torch.Tensor, n: int, block: int,
             r_keys: torch.Tensor | None = None) -> np.ndarray:
     """The n best keys of each query, best first: by cosine, or by 2 cos - r_keys (CSLS ranking) when given."""
@@ -228,67 +218,88 @@ def bounded_candidates(queries: torch.Tensor, tgt: torch.Tensor, lower: torch.Te
     return torch.cat(idx), torch.cat(cos), torch.cat(left)
 
 
-def reachable(queries: torch.Tensor, tgt: torch.Tensor, lower: torch.Tensor, threshold: torch.Tensor,
-              block: int) -> torch.Tensor:
-    """The targets whose upper bound 2 cos - lower reaches some query's threshold (minus ``BOUND_SLACK``)."""
-    wanted = torch.zeros(len(tgt), dtype=torch.bool, device=tgt.device)
+def k_largest_values(queries: torch.Tensor, keys: torch.Tensor, k: int, block: int) -> torch.Tensor:
+    """The k largest cosines of every query row with ``keys``, largest first (-1, the least a cosine can be, where
+    there are fewer than k keys)."""
+    out = queries.new_full((len(queries), k), -1.0)
+    kept = min(k, len(keys))
+    best = None
+    for rows, cols, cos in cosine_tiles(queries, keys, block):
+        best = merge_largest(None if cols.start == 0 else best, k_largest(cos, kept), kept, cols.start)
+        if cols.stop == len(keys):
+            out[rows, :kept] = best[0]
+    return out
+
+
+def merge_values(best: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
+    """Row by row, the k largest of two lists of k values, largest first."""
+    return torch.cat([best, new], dim=1).topk(best.shape[1], dim=1).values
+
+
+def source_order(queries: np.ndarray, src: torch.Tensor, tgt: torch.Tensor) -> np.ndarray:
+    """Every source row, the probes (``probe_rows``) first: visiting them first tightens the bounds soonest."""
+    first = probe_rows(queries, src, tgt)
+    rest = np.setdiff1d(np.arange(len(src)), first, assume_unique=True)
+    return np.concatenate([first, rest])
+
+
+def reach(queries: torch.Tensor, tgt: torch.Tensor, threshold: torch.Tensor, block: int) -> torch.Tensor:
+    """max over queries x of 2 cos(x, y) - threshold(x), for every target y: y can be among x's n best by CSLS
+    only if r_S(y) <= 2 cos(x, y) - threshold(x), so only if r_S(y) <= reach(y)."""
+    out = torch.full((len(tgt),), -torch.inf, dtype=tgt.dtype, device=tgt.device)
     for rows, cols, scores in cosine_tiles(queries, tgt, block):
-        upper = scores.mul_(2).sub_(lower[None, cols])
-        wanted[cols] |= (upper >= (threshold[rows] - BOUND_SLACK)[:, None]).any(dim=0)
-    return wanted
+        torch.maximum(out[cols], scores.mul_(2).sub_(threshold[rows, None]).amax(dim=0), out=out[cols])
+    return out
 
 
-def csls_nearest(queries: torch.Tensor, src: torch.Tensor, tgt: torch.Tensor, k: int, n: int,
-                 probes: torch.Tensor, block_t: int, block_s: int, full_share: float = FULL_SHARE,
-                 advance: Advance | None = None) -> np.ndarray:
-    """The n best targets of each query by CSLS, best first: exact, with r_S computed only where it can matter
-    (``bounded_penalty``); once more than ``full_share`` of the targets would need it, for all of them."""
-    r_src = torch.zeros(len(tgt), dtype=tgt.dtype, device=tgt.device)
-    known = torch.zeros(len(tgt), dtype=torch.bool, device=tgt.device)
-    if not bounded_penalty(queries, src, tgt, k, n, probes, block_t, block_s, r_src, known, full_share, advance):
-        return _csls_full(queries, src, tgt, k, n, block_t, block_s, r_src, known)
-    return nearest(queries, tgt, n, block_t, torch.where(known, r_src, torch.inf))
+def progressive_penalty(queries: torch.Tensor, src: torch.Tensor, tgt: torch.Tensor, k: int, n: int,
+                        order: np.ndarray, block_t: int, block_s: int, r_src: torch.Tensor, known: torch.Tensor,
+                        advance: Advance | None = None, first: int | None = None) -> None:
+    """Exact r_S (into ``r_src``, marking ``known``) of every target that can be among a query's n best by CSLS,
+    without computing it for the others.
 
-
-def bounded_penalty(queries: torch.Tensor, src: torch.Tensor, tgt: torch.Tensor, k: int, n: int,
-                    probes: torch.Tensor, block_t: int, block_s: int, r_src: torch.Tensor, known: torch.Tensor,
-                    full_share: float = FULL_SHARE, advance: Advance | None = None) -> bool:
-    """Exact r_S (into ``r_src``, marking ``known``) of every target that can be among a query's n best by CSLS.
-
-    ``probes`` are distinct source rows (e.g. ``src[probe_rows(...)]``) that bound r_S from below. Exact r_S of
-    each query's n best-bounded targets gives a threshold (the least of those n real scores); only the targets
-    whose bound reaches it can rank. False, with part of r_S filled in, once more than ``full_share`` of the
-    targets would need an exact r_S.
+    The mean of a target's k largest cosines with the sources seen so far bounds r_S(y) from below, hence every
+    score from above. After the first block of ``order`` (the probes), exact r_S of each query's n best-bounded
+    targets gives a threshold per query (the least of those n real scores) and with it ``reach``; then the
+    remaining sources are visited block by block, only for the targets whose bound is still within reach, and the
+    targets left when every source has been seen have their exact r_S. ``first``: the size of the first block
+    (default: the queries and ``PROBES`` more, as ``source_order`` puts them).
     """
     n = min(n, len(tgt))
-    lower = torch.maximum(knn_lower_bound(tgt, probes, k, rows_per_block(len(probes), None), advance),
-                          torch.where(known, r_src, -1.0))
+    split = min(len(order), len(queries) + PROBES if first is None else first)
+    first, rest = order[:split], order[split:]
+    best = k_largest_values(tgt, src[torch.as_tensor(first, device=src.device)], k, block_s)
+    lower = torch.maximum(best.mean(dim=1), torch.where(known, r_src, -1.0))
     idx, cos, _ = bounded_candidates(queries, tgt, lower, n, block_t)
-    if not _exact_penalty(torch.unique(idx), src, tgt, k, block_s, r_src, known, full_share):
-        return False
-    threshold = (2 * cos - r_src[idx]).min(dim=1).values
-    wanted = torch.nonzero(reachable(queries, tgt, lower, threshold, block_t)).flatten()
-    return _exact_penalty(wanted, src, tgt, k, block_s, r_src, known, full_share)
-
-
-def _exact_penalty(rows: torch.Tensor, src: torch.Tensor, tgt: torch.Tensor, k: int, block_s: int,
-                   r_src: torch.Tensor, known: torch.Tensor, full_share: float) -> bool:
-    """Exact r_S of the target ``rows`` not known yet, unless that would pass ``full_share`` (then False)."""
-    need = rows[~known[rows]]
-    if int(known.sum()) + len(need) > full_share * len(tgt):
-        return False
+    need = torch.unique(idx)
+    need = need[~known[need]]
     r_src[need] = mean_knn_similarity(tgt[need], src, k, block_s)
     known[need] = True
-    return True
+    threshold = (2 * cos - r_src[idx]).min(dim=1).values - BOUND_SLACK
+    within = reach(queries, tgt, threshold, block_t)
+    active = torch.nonzero(~known & (lower <= within)).flatten()
+    if advance:
+        advance(len(tgt) - len(active))
+    for start in range(0, len(rest), SOURCE_BLOCK):
+        keys = src[torch.as_tensor(rest[start:start + SOURCE_BLOCK], device=src.device)]
+        for chunk in active.split(ROW_CHUNK):
+            best[chunk] = merge_values(best[chunk], k_largest_values(tgt[chunk], keys, k, block_s))
+        before = len(active)
+        active = active[best[active].mean(dim=1) <= within[active]]
+        if advance:
+            advance(before - len(active))
+    r_src[active] = best[active].mean(dim=1)
+    known[active] = True
+    if advance:
+        advance(len(active))
 
 
-def _csls_full(queries: torch.Tensor, src: torch.Tensor, tgt: torch.Tensor, k: int, n: int, block_t: int,
-               block_s: int, r_src: torch.Tensor, known: torch.Tensor) -> np.ndarray:
-    """The unpruned ranking: r_S for every target word not known yet (the bounds did not help)."""
-    unknown = torch.nonzero(~known).flatten()
-    r_src[unknown] = mean_knn_similarity(tgt[unknown], src, k, block_s)
-    known[unknown] = True
-    return nearest(queries, tgt, n, block_t, r_src)
+def csls_nearest(queries: torch.Tensor, src: torch.Tensor, tgt: torch.Tensor, k: int, n: int, order: np.ndarray,
+                 block_t: int, block_s: int, first: int | None = None) -> np.ndarray:
+    """The n best targets of each query by CSLS, best first: exact, with r_S computed only where it can matter."""
+    r_src, known = tgt.new_zeros(len(tgt)), torch.zeros(len(tgt), dtype=torch.bool, device=tgt.device)
+    progressive_penalty(queries, src, tgt, k, n, order, block_t, block_s, r_src, known, first=first)
+    return nearest(queries, tgt, n, block_t, torch.where(known, r_src, torch.inf))
 
 
 def best_rank(ranked: np.ndarray, query_of_pair: np.ndarray, gold: np.ndarray) -> np.ndarray:
@@ -376,10 +387,11 @@ def csls_ranking(pair: SpacePair, queries: np.ndarray, n: int, batch_size: int |
     S, T, dev = pair.src, pair.tgt, pair.tgt.device
     Q = S[torch.as_tensor(queries, device=dev)]
     block_t, block_s = rows_per_block(len(T), batch_size), rows_per_block(len(S), batch_size)
-    pruned = not bool(pair.known.all()) and worth_pruning(len(queries), n, len(T)) and bounded_penalty(
-        Q, S, T, pair.csls_k, n, S[torch.as_tensor(probe_rows(queries, S, T), device=dev)], block_t, block_s,
-        pair.r_src, pair.known, advance=advance)
-    if not pruned and not bool(pair.known.all()):
+    pruned = not bool(pair.known.all()) and worth_pruning(len(queries), n, len(T))
+    if pruned:
+        progressive_penalty(Q, S, T, pair.csls_k, n, source_order(queries, S, T), block_t, block_s, pair.r_src,
+                            pair.known, advance)
+    elif not bool(pair.known.all()):
         unknown = torch.nonzero(~pair.known).flatten()
         pair.r_src[unknown] = mean_knn_similarity(T[unknown], S, pair.csls_k, block_s, advance)
         pair.known[unknown] = True

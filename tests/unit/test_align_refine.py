@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cltc_tools.align.pipeline import align_spaces
-from cltc_tools.align.refine import csls_mutual_pairs, refine
+from cltc_tools.align.refine import best_round, csls_mutual_pairs, csls_neighbours, held_out_split, refine
 from cltc_tools.datasets.demo import DemoConfig, build_world, dictionary_pairs
 from cltc_tools.io.space import LangBlock, write_space
 
@@ -74,3 +74,29 @@ def test_refinement_never_lowers_p_at_1_on_the_demo_world(demo, tmp_path, start)
         assert after.csls["p@1"] >= before.csls["p@1"], (lang, before.csls, after.csls)
         if start == "identical":  # from a weak start, refinement is worth a lot
             assert after.nn["p@1"] >= before.nn["p@1"] + 5
+
+
+def test_csls_neighbours_both_ways_equal_brute_force():
+    rng = np.random.default_rng(7)
+    src, tgt = rng.standard_normal((230, 12)), rng.standard_normal((190, 12))
+    S = src / np.linalg.norm(src, axis=1, keepdims=True)
+    T = tgt / np.linalg.norm(tgt, axis=1, keepdims=True)
+    cos = S @ T.T
+    r_t, r_s = np.sort(cos, axis=1)[:, -10:].mean(1), np.sort(cos, axis=0)[-10:].mean(0)
+    forward, backward = csls_neighbours(src, tgt, 10, batch_size=64)  # several row blocks
+    assert np.array_equal(forward, (2 * cos - r_s[None, :]).argmax(1))
+    assert np.array_equal(backward, (2 * cos - r_t[:, None]).argmax(0))
+
+
+def test_the_held_out_pairs_are_the_rarest_judgeable_words_with_all_their_translations():
+    src = np.array([0, 1, 1, 5, 8, 8, 40, 9])
+    tgt = np.array([3, 2, 7, 1, 4, 6, 1, 60])  # 40: source outside the vocabulary; 9: target outside
+    (train_src, train_tgt), (held_src, held_tgt) = held_out_split((src, tgt), 0.5, vocab=20)
+    assert held_src.tolist() == [5, 8, 8] and held_tgt.tolist() == [1, 4, 6]  # judgeable words 0, 1, 5, 8
+    assert train_src.tolist() == [0, 1, 1, 40, 9]
+
+
+def test_the_kept_round_never_lowers_a_language_and_prefers_more_rounds_on_ties():
+    assert best_round([{"a": 50, "b": 40}, {"a": 55, "b": 39}, {"a": 51, "b": 41}]) == 2
+    assert best_round([{"a": 50, "b": 40}, {"a": 49, "b": 45}]) == 0
+    assert best_round([{"a": 50}, {"a": 52}, {"a": 52}, {"a": 51}]) == 2

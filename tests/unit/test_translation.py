@@ -8,9 +8,11 @@ from cltc_tools.align.dictionary import index_pairs
 from cltc_tools.align.translation import (
     best_rank,
     csls_nearest,
-    knn_lower_bound,
+    k_largest_values,
     mean_knn_similarity,
     probe_rows,
+    progressive_penalty,
+    source_order,
     rows_per_block,
     unit_rows,
     word_translation,
@@ -144,38 +146,39 @@ def full_csls_ranking(src, tgt, queries, k, n):
     return np.argsort(-scores, axis=1, kind="stable")[:, :n]
 
 
-@pytest.mark.parametrize("n, probes", [(1, 0), (10, 0), (5, 300)])
-def test_pruned_csls_ranking_equals_the_full_ranking(n, probes):
+@pytest.mark.parametrize("n, first, block", [(1, 200, 64), (10, 200, 64), (5, 600, 100)])
+def test_progressive_csls_ranking_equals_the_full_ranking(n, first, block, monkeypatch):
+    import cltc_tools.align.translation as translation
+
+    monkeypatch.setattr(translation, "SOURCE_BLOCK", 97)  # many source blocks, the last one short
     src, tgt = hubby()
     queries = np.arange(0, 1500, 7)
-    dev = torch.device("cpu")
-    S, T = unit_rows(src, dev), unit_rows(tgt, dev)
-    probe = S[torch.as_tensor(probe_rows(queries, S, T, probes))]
-    counted = []
-
-    def spy(q, keys, k, block, advance=None):
-        counted.append(len(q))
-        return mean_knn_similarity(q, keys, k, block, advance)
-
-    import cltc_tools.align.translation as translation
-    original = translation.mean_knn_similarity
-    translation.mean_knn_similarity = spy
-    try:
-        ranked = csls_nearest(S[torch.as_tensor(queries)], S, T, 10, n, probe, 64, 64, full_share=1.0)
-    finally:
-        translation.mean_knn_similarity = original
+    S, T = unit_rows(src, torch.device("cpu")), unit_rows(tgt, torch.device("cpu"))
+    order = source_order(queries, S, T)
+    ranked = csls_nearest(S[torch.as_tensor(queries)], S, T, 10, n, order, block, block, first=first)
     assert np.array_equal(ranked, full_csls_ranking(src, tgt, queries, 10, n))
-    assert sum(counted) < len(tgt)  # r_S was computed for part of the vocabulary only
 
 
-def test_the_unpruned_fallback_gives_the_same_ranking():
+def test_progressive_penalty_is_exact_where_known_and_skips_most_targets():
     src, tgt = hubby(seed=12)
     queries = np.arange(0, 1500, 11)
-    dev = torch.device("cpu")
-    S, T = unit_rows(src, dev), unit_rows(tgt, dev)
-    probe = S[torch.as_tensor(probe_rows(queries, S, T, 0))]
-    ranked = csls_nearest(S[torch.as_tensor(queries)], S, T, 10, 5, probe, 100, 100, full_share=0.0)
-    assert np.array_equal(ranked, full_csls_ranking(src, tgt, queries, 10, 5))
+    S, T = unit_rows(src, torch.device("cpu")), unit_rows(tgt, torch.device("cpu"))
+    r_src, known = T.new_zeros(len(T)), torch.zeros(len(T), dtype=torch.bool)
+    steps = []
+    progressive_penalty(S[torch.as_tensor(queries)], S, T, 10, 1, source_order(queries, S, T), 64, 64, r_src,
+                        known, advance=steps.append, first=300)
+    exact = mean_knn_similarity(T, S, 10, 64)
+    assert torch.allclose(r_src[known], exact[known], atol=1e-6)
+    assert 0 < int(known.sum()) < len(T) // 2 and sum(steps) == len(T)
+
+
+def test_source_order_visits_every_source_once_probes_first():
+    src, tgt = hubby()
+    S, T = unit_rows(src, torch.device("cpu")), unit_rows(tgt, torch.device("cpu"))
+    queries = np.array([3, 1, 8])
+    order = source_order(queries, S, T)
+    assert sorted(order) == list(range(len(S)))
+    assert list(order[:3]) == [3, 1, 8]
 
 
 def test_probe_rows_are_the_queries_then_the_sources_nearest_the_target_centroid():
@@ -189,15 +192,16 @@ def test_probe_rows_are_the_queries_then_the_sources_nearest_the_target_centroid
     assert sorted(probe_rows(np.array([1]), S[:3], T, extra=10)) == [0, 1, 2]
 
 
-def test_lower_bound_never_exceeds_the_mean_of_the_k_nearest():
+def test_k_largest_values_of_a_subset_bound_the_k_nearest_from_below():
     rng = np.random.default_rng(3)
     keys, queries = unit_rows(rng.standard_normal((300, 8)), torch.device("cpu")), unit_rows(
         rng.standard_normal((50, 8)), torch.device("cpu"))
     exact = mean_knn_similarity(queries, keys, 10, 16)
     for subset in (keys[:5], keys[:40], keys):
-        bound = knn_lower_bound(queries, subset, 10, 16)
+        bound = k_largest_values(queries, subset, 10, 16).mean(dim=1)
         assert (bound <= exact + 1e-6).all()
-    assert torch.allclose(knn_lower_bound(queries, keys, 10, 16), exact, atol=1e-6)
+    assert torch.allclose(k_largest_values(queries, keys, 10, 16).mean(dim=1), exact, atol=1e-6)
+    assert (k_largest_values(queries, keys[:3], 10, 16)[:, 3:] == -1).all()
 
 
 def test_word_translation_on_a_hubby_vocabulary_matches_brute_force_precision():
