@@ -7,14 +7,15 @@ Cases (each run as a subprocess; CPU seconds from resource.getrusage(RUSAGE_CHIL
   5,000 pairs; 1,500 test words translate to their own rows). ``cltc-align --method identity --eval-dict`` (CSLS
   P@1/5/10) against VecMap's ``eval_translation.py --retrieval csls`` (P@1 only) on the same vectors (.vec files
   printed exactly), same threads.
-- ``procrustes``: de, fr and it onto English on the shared 30,000-word vectors (spaces from ``cltc-embed import``),
-  ``--normalize unit,center,unit``, writing the space and evaluating the three test dictionaries.
+- ``procrustes``, ``multistep``, ``rcsls``, ``refine``: de, fr and it onto English on the shared 30,000-word vectors
+  (spaces from ``cltc-embed import``; ``MAPPINGS`` lists the flags), writing the space and evaluating the three
+  test dictionaries; ``refine`` runs Procrustes from ``--dict identical`` with and without ``--refine 2``.
 
 Each run appends one JSON record to benchmarks/records/align-speed/<case>.jsonl (command, threads, CPU and wall seconds,
 peak RSS, P@k, the load average before and after, the measured GEMM peak and the share of it reached by the
 exact full pass's arithmetic); ``--render`` prints the table of benchmarks/RESULTS.md from those records.
 
-Usage: python benchmarks/bench_align.py [--case synthetic|procrustes] [--threads 1] [--vecmap DIR] [--data DIR]
+Usage: python benchmarks/bench_align.py [--case synthetic|procrustes|multistep|rcsls|refine] [--threads 1] [--vecmap DIR] [--baseline DIR] [--data DIR]
 [--work DIR] [--render [DIR]]  (VecMap: a checkout of github.com/artetxem/vecmap; it is not part of this project.)
 """
 
@@ -82,11 +83,11 @@ def write_synthetic(work: Path, words: int, dim: int, queries: int, noise: float
     return paths
 
 
-def run_command(cmd: list[str], threads: int, log: Path) -> dict:
+def run_command(cmd: list[str], threads: int, log: Path, extra_env: dict[str, str] | None = None) -> dict:
     """Run ``cmd`` with ``threads`` OpenMP/MKL threads: CPU seconds (user + system, RUSAGE_CHILDREN), wall seconds,
     peak RSS (MB), stdout."""
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-           "OPENBLAS_NUM_THREADS": str(threads)}
+           "OPENBLAS_NUM_THREADS": str(threads), **(extra_env or {})}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load = os.getloadavg()
     start = time.perf_counter()
@@ -123,6 +124,24 @@ def gemm_peak(threads: int, seconds: float = 3.0) -> float:
     return round(best, 1)
 
 
+def full_pass(args: argparse.Namespace) -> dict:
+    """CSLS and NN P@k of the synthetic pair with r_S computed for every target word (no bounds, no pruning): the
+    reference the command's pruned evaluation must equal."""
+    from cltc_tools.align.translation import SpacePair, mean_knn_similarity, rows_per_block, translation_scores
+    from cltc_tools.io.dictionaries import read_dictionary_spec
+    from cltc_tools.align.dictionary import index_pairs
+    from cltc_tools.io.space import open_space
+
+    paths = write_synthetic(args.work, args.words, args.dim, args.queries, args.noise, args.seed, create=False)
+    space = open_space(paths["space"])
+    pair = SpacePair.of(space.lang_vectors("xx"), space.lang_vectors("yy"), 10)
+    pair.r_src[:] = mean_knn_similarity(pair.tgt, pair.src, 10, rows_per_block(len(pair.src)))
+    pair.known[:] = True
+    test = index_pairs(read_dictionary_spec(paths["dict"]), space.index("xx"), space.index("yy"))
+    scores = translation_scores(pair, test)
+    return {"csls": scores.csls, "nn": scores.nn}
+
+
 def csls_scores(stdout: str) -> list[dict]:
     """The translation-metrics records of a cltc-align run."""
     records = [json.loads(line) for line in stdout.splitlines() if line.strip()]
@@ -148,6 +167,23 @@ def synthetic_case(args: argparse.Namespace, peak: float) -> list[dict]:
     metrics = csls_scores(result.pop("stdout"))[0]
     records.append({"implementation": "cltc-align", "command": display(ours), **result,
                     "csls": metrics["csls"], "nn": metrics["nn"]})
+    if args.baseline:
+        rev = subprocess.run(["git", "-C", str(args.baseline), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True).stdout.strip()
+        theirs = [sys.executable, "-c", "from cltc_tools.cli.align import main; main()", *ours[1:]]
+        result = run_command(theirs, args.threads, args.work / "baseline.log", {"PYTHONPATH": str(args.baseline)})
+        metrics = csls_scores(result.pop("stdout"))[0]
+        records.append({"implementation": f"cltc-align {rev}",
+                        "command": f"PYTHONPATH={args.baseline} cltc-align {' '.join(ours[1:])}", **result,
+                        "csls": metrics["csls"], "nn": metrics["nn"]})
+    if args.reference:
+        cmd = [sys.executable, __file__, "--full-pass", "--work", str(args.work), "--words", str(args.words),
+               "--dim", str(args.dim), "--queries", str(args.queries), "--noise", str(args.noise), "--seed",
+               str(args.seed)]
+        result = run_command(cmd, args.threads, args.work / "full-pass.log")
+        scores = json.loads(result.pop("stdout"))
+        records.append({"implementation": "full pass (r_S of every target, library functions, no pruning)",
+                        "command": display(cmd), **result, **scores})
     if args.vecmap:
         theirs = [sys.executable, str(Path(args.vecmap) / "eval_translation.py"), str(paths["src_vec"]),
                   str(paths["tgt_vec"]), "-d", str(paths["dict"]), "--retrieval", "csls"]
@@ -161,34 +197,63 @@ def synthetic_case(args: argparse.Namespace, peak: float) -> list[dict]:
     return records
 
 
-def procrustes_case(args: argparse.Namespace, peak: float) -> list[dict]:
-    data, dicts = args.data, args.data / "dictionaries"
-    spaces = []
+# The mapping cases: cltc-align's flags for de, fr and it onto English on the shared vectors.
+MAPPINGS = {
+    "procrustes": ["--method", "procrustes", "--normalize", "unit,center,unit"],
+    "multistep": ["--method", "multistep"],
+    "rcsls": ["--method", "rcsls"],
+    "refine": ["--method", "procrustes", "--normalize", "unit,center,unit", "--refine", "2"],
+}
+
+
+def shared_spaces(args: argparse.Namespace) -> list[str]:
+    """``--space`` flags of de, fr, it and en (made once with ``cltc-embed import``)."""
+    flags = []
     for lang in (*LANGS, "en"):
         space = args.work / "spaces" / lang
         if not space.exists():
             run_command(["cltc-embed", "import",
-                         str(data / "embeddings" / "eltec-parallel" / f"{lang}.300d.vec.gz"), "--lang", lang,
+                         str(args.data / "embeddings" / "eltec-parallel" / f"{lang}.300d.vec.gz"), "--lang", lang,
                          "--out", str(space), "-q"], args.threads, args.work / "import.log")
-        spaces += ["--space", str(space)]
-    cmd = ["cltc-align", "--method", "procrustes", *spaces,
-           *[f"--dict={dicts}/{lang}-en.0-5000.txt" for lang in LANGS],
-           *[f"--eval-dict={dicts}/{lang}-en.5000-6500.txt" for lang in LANGS],
-           "--normalize", "unit,center,unit", "--out", str(args.work / "out-procrustes"), "--force",
-           "--device", "cpu", "--threads", str(args.threads)]
-    result = run_command(cmd, args.threads, args.work / "procrustes.log")
-    metrics = csls_scores(result.pop("stdout"))
+        flags += ["--space", str(space)]
+    return flags
+
+
+def mapping_case(args: argparse.Namespace, peak: float) -> list[dict]:
+    """One cltc-align run of ``MAPPINGS[args.case]`` (``refine``: from --dict identical, also without --refine, so
+    that the rounds' own cost is the difference), writing the space and evaluating the three test dictionaries."""
+    dicts = args.data / "dictionaries"
+    train = (["--dict", "identical"] if args.case == "refine"
+             else [f"--dict={dicts}/{lang}-en.0-5000.txt" for lang in LANGS])
+    base = ["cltc-align", *shared_spaces(args), *train, *[f"--eval-dict={dicts}/{lang}-en.5000-6500.txt" for lang in LANGS],
+            "--out", str(args.work / f"out-{args.case}"), "--force", "--device", "cpu", "--threads", str(args.threads)]
+    runs = [("", MAPPINGS[args.case])]
+    if args.case == "refine":
+        runs.insert(0, ("without --refine", MAPPINGS["refine"][:-2]))
     input_mb = sum((args.work / "spaces" / lang / "vectors.npy").stat().st_size for lang in (*LANGS, "en")) / 2**20
-    n = 30000
-    flops = 3 * 2 * 300 * n * (n + 2000)
-    return [{"implementation": "cltc-align", "command": display(cmd), **result, "input_mb": round(input_mb),
-             "pairs": {f"{m['src_lang']}-{m['tgt_lang']}": {"nn": m["nn"], "csls": m["csls"]} for m in metrics},
-             "full_pass_share_of_peak": round(flops / 1e9 / result["cpu_s"] / peak, 3)}]
+    flops = 3 * 2 * 300 * 30000 * (30000 + 2000)  # r_S of every target + NN and CSLS ranks, three pairs
+    records = []
+    for note, flags in runs:
+        cmd = [*base[:1], *flags, *base[1:]]
+        result = run_command(cmd, args.threads, args.work / f"{args.case}.log")
+        metrics = csls_scores(result.pop("stdout"))
+        records.append({"implementation": f"cltc-align {note}".strip(), "command": display(cmd), **result,
+                        "input_mb": round(input_mb),
+                        "pairs": {f"{m['src_lang']}-{m['tgt_lang']}": {"nn": m["nn"], "csls": m["csls"]}
+                                  for m in metrics},
+                        "full_pass_share_of_peak": round(flops / 1e9 / result["cpu_s"] / peak, 3)})
+    return records
 
 
 def display(cmd: list[str]) -> str:
     """The command as a user types it (python's own path dropped)."""
     return " ".join(["python", *cmd[1:]] if cmd[0] == sys.executable else cmd)
+
+
+def rss(record: dict) -> str:
+    """Peak RSS in MB, and as a multiple of the input matrices' bytes when the record has them."""
+    share = f" ({record['peak_rss_mb'] / record['input_mb']:.1f}x input)" if record.get("input_mb") else ""
+    return f"{record['peak_rss_mb']}{share}"
 
 
 def render(root: Path = RECORDS) -> str:
@@ -206,7 +271,7 @@ def render(root: Path = RECORDS) -> str:
                 p1 = " / ".join(f"{r['csls'][k]:.2f}" for k in ("p@1", "p@5", "p@10") if k in r["csls"])
             load = f"{r['load_before'][0]:.1f} -> {r['load_after'][0]:.1f}"
             lines.append(f"| {r['case']} | {r['implementation']} | {r['threads']} | {p1} | {r['cpu_s']} | "
-                         f"{r['wall_s']} | {r['peak_rss_mb']} | {load} | {r['gemm_peak']} | "
+                         f"{r['wall_s']} | {rss(r)} | {load} | {r['gemm_peak']} | "
                          f"{r['full_pass_share_of_peak']} |")
             commands.append(f"- {r['case']}, {r['implementation']}, {r['date']}: `{r['command']}`")
     return "\n".join([*lines, "", "Commands (paths under the benchmark's work folder):", "", *commands])
@@ -214,7 +279,7 @@ def render(root: Path = RECORDS) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--case", choices=["synthetic", "procrustes"], default="synthetic")
+    parser.add_argument("--case", choices=["synthetic", *MAPPINGS], default="synthetic")
     parser.add_argument("--words", type=int, default=200_000)
     parser.add_argument("--dim", type=int, default=300)
     parser.add_argument("--queries", type=int, default=1500)
@@ -223,23 +288,34 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--vecmap", help="a VecMap checkout (eval_translation.py), to run side by side")
+    parser.add_argument("--baseline", type=Path,
+                        help="an earlier cltc-tools checkout whose cltc-align runs side by side (synthetic case)")
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
     parser.add_argument("--work", type=Path, default=Path("/tmp/cltc-bench-align"))
     parser.add_argument("--render", type=Path, nargs="?", const=RECORDS, metavar="DIR",
                         help="print the RESULTS.md table of the records in DIR [records/align-speed]")
+    parser.add_argument("--reference", action="store_true",
+                        help="also the unpruned full pass (r_S of every target), the P@k the command must equal")
     parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--full-pass", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--peak", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.render:
         print(render(args.render))
         return
     args.work.mkdir(parents=True, exist_ok=True)
+    if args.full_pass:
+        import torch
+
+        torch.set_num_threads(args.threads)
+        print(json.dumps(full_pass(args)))
+        return
     if args.prepare or args.peak:
         print(gemm_peak(1) if args.peak else write_synthetic(args.work, args.words, args.dim, args.queries,
                                                               args.noise, args.seed))
         return
     peak = float(helper("--peak"))
-    records = synthetic_case(args, peak) if args.case == "synthetic" else procrustes_case(args, peak)
+    records = synthetic_case(args, peak) if args.case == "synthetic" else mapping_case(args, peak)
     RECORDS.mkdir(exist_ok=True)
     with open(RECORDS / f"{args.case}.jsonl", "a", encoding="utf-8") as handle:
         for record in records:

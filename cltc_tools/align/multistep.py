@@ -43,9 +43,11 @@ DEWHITEN = ("src", "trg", "none")
 
 
 def whitening(X: np.ndarray) -> np.ndarray:
-    """W with (X W)^T (X W) = I: W = (X^T X)^(-1/2) = V diag(1/s) V^T from X = U diag(s) V^T (Artetxe 2018, step 1)."""
-    _, s, Vt = np.linalg.svd(np.asarray(X, dtype=np.float64), full_matrices=False)
-    return (Vt.T / s) @ Vt
+    """W with (X W)^T (X W) = I: W = (X^T X)^(-1/2) = V diag(1/sqrt(l)) V^T from X^T X = V diag(l) V^T (Artetxe
+    2018, step 1; the eigendecomposition of the d x d Gram matrix, in float64, instead of the SVD of X)."""
+    X = np.asarray(X, dtype=np.float64)
+    values, V = np.linalg.eigh(X.T @ X)
+    return (V / np.sqrt(values)) @ V.T
 
 
 def orthogonal_mapping(Xw: np.ndarray, Zw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -100,7 +102,8 @@ def fit_multistep(problem: Problem, params: dict[str, Any]) -> Fitted:
         src, tgt = problem.pairs(lang)
         maps[lang] = multistep_maps(problem.matrices[lang][src], pivot[tgt], params)
     T = np.mean([Mz for _, Mz in maps.values()], axis=0)
-    matrices = {problem.pivot: (pivot @ T).astype(np.float32)}
-    matrices.update({lang: (problem.matrices[lang] @ Mx).astype(np.float32) for lang, (Mx, _) in maps.items()})
+    # the maps are fitted in float64 and applied in float32 (as VecMap does): no float64 copy of a language
+    matrices = {problem.pivot: pivot @ T.astype(np.float32)}
+    matrices.update({lang: problem.matrices[lang] @ Mx.astype(np.float32) for lang, (Mx, _) in maps.items()})
     fit = {lang: {"pairs": int(len(problem.pairs(lang)[0]))} for lang in problem.others}
     return Fitted({lang: matrices[lang] for lang in problem.order}, fit)

@@ -48,8 +48,8 @@ def parse_steps(value: str | Sequence[str] | None) -> list[str]:
 
 
 def normalize(X: np.ndarray, steps: Sequence[str]) -> np.ndarray:
-    """Apply the named steps in order; returns a new float32 matrix."""
-    out = np.array(X, dtype=np.float32)
+    """Apply the named steps in order; returns a new float32 matrix (``X`` is left as it is)."""
+    out = X if steps else np.array(X, dtype=np.float32)  # each step makes a new matrix
     for name in steps:
         out = STEPS.get(name)(out).astype(np.float32, copy=False)
     return out

@@ -199,7 +199,7 @@ def align_spaces(spaces: Sequence[str | Path | Space], out: str | Path, *, pivot
     inputs = ([space_sha256(s) for s in opened]
               + [file_sha256(parse_dictionary_spec(d)[0]) for d in sources if d != IDENTICAL]
               + constraint_inputs(params))
-    problem = Problem(pivot, order, {lang: normalize(table[lang].lang_vectors(lang), params["normalize"])
+    problem = Problem(pivot, order, {lang: normalize(table[lang].read_lang(lang), params["normalize"])
                                      for lang in order},
                       {lang: table[lang].words(lang) for lang in order}, rows, seed,
                       str(pick_device(device)), progress or no_progress)
@@ -238,8 +238,9 @@ def default_name(method: str, sources: Sequence[str], rounds: int, spaces: Seque
 
 def evaluate(matrices: dict[str, np.ndarray], tests: Sequence[IndexPairs], csls_k: int, csls_vocab: int | None,
              batch_size: int | None, device: str, progress: Progress) -> list[Evaluation]:
-    """Word-translation P@k of every test dictionary on the aligned matrices: each language normalised once, the
-    CSLS penalty of a language pair computed once for all its dictionaries."""
+    """Word-translation P@k of every test dictionary on the aligned matrices: each language normalised once, in
+    place (``matrices`` are not used after this), the CSLS penalty of a language pair computed once for all its
+    dictionaries."""
     dev = pick_device(device)
     units: dict[str, Any] = {}
     pairs: dict[tuple[str, str], SpacePair] = {}
@@ -247,7 +248,7 @@ def evaluate(matrices: dict[str, np.ndarray], tests: Sequence[IndexPairs], csls_
     for test in tests:
         for lang in (test.src_lang, test.tgt_lang):
             if lang not in units:
-                units[lang] = unit_rows(matrices[lang][:csls_vocab], dev)
+                units[lang] = unit_rows(matrices[lang][:csls_vocab], dev, in_place=True)  # written already
         key = (test.src_lang, test.tgt_lang)
         if key not in pairs:
             pairs[key] = SpacePair.of_units(units[test.src_lang], units[test.tgt_lang], csls_k)

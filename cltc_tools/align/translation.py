@@ -58,8 +58,14 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def unit_rows(X: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
-    """Rows as float32 unit vectors on ``device`` (zero rows stay zero)."""
+def unit_rows(X: np.ndarray | torch.Tensor, device: torch.device, in_place: bool = False) -> torch.Tensor:
+    """Rows as float32 unit vectors on ``device`` (zero rows stay zero); ``in_place``: a writable float32 CPU
+    matrix is scaled where it is, and shared, instead of copied."""
+    shared = (in_place and isinstance(X, np.ndarray) and device.type == "cpu" and X.dtype == np.float32
+              and X.flags.c_contiguous and X.flags.writeable)
+    if shared:
+        T = torch.from_numpy(X)
+        return T.div_(T.norm(dim=1, keepdim=True).clamp_min_(1e-12))
     T = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32), device=device) if isinstance(X, np.ndarray) \
         else X.to(device=device, dtype=torch.float32)
     return T / T.norm(dim=1, keepdim=True).clamp_min(1e-12)
@@ -132,11 +138,12 @@ def mean_knn_similarity(queries: torch.Tensor, keys: torch.Tensor, k: int, block
 def _mean_k_largest(queries: torch.Tensor, keys: torch.Tensor, k: int, block: int,
                     advance: Advance | None = None) -> torch.Tensor:
     out = torch.empty(len(queries), dtype=queries.dtype, device=queries.device)
-    best = None
+    found: list[torch.Tensor] = []  # the k largest of each tile of the row block: one selection at its end
     for rows, cols, cos in cosine_tiles(queries, keys, block):
-        best = merge_largest(None if cols.start == 0 else best, k_largest(cos, k), k, cols.start)
+        found.append(k_largest(cos, k)[0])
         if cols.stop == len(keys):
-            out[rows] = best[0].mean(dim=1)
+            values = found[0] if len(found) == 1 else torch.cat(found, dim=1).topk(k, dim=1).values
+            out[rows], found = values.mean(dim=1), []
             if advance:
                 advance(rows.stop - rows.start)
     return out

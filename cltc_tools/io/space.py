@@ -19,7 +19,8 @@ from cltc_tools.io.atomic import atomic_dir, fsync_file
 from cltc_tools.io.names import check_lang
 
 FORMAT = "cltc-space/1"
-BLOCK_ROWS = 65536  # rows per block when a matrix is written, hashed or checked
+BLOCK_ROWS = 65536  # rows per block when a matrix is written or hashed
+READ_ROWS = 8192  # rows per block when a matrix is checked for NaN and Inf
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,21 @@ class Space:
     def lang_vectors(self, lang: str) -> np.ndarray:
         start, end = self.rows(lang)
         return self.vectors[start:end]
+
+    def read_lang(self, lang: str) -> np.ndarray:
+        """A writable float32 copy of the language's rows, read from the file rather than through the memory map,
+        so that a process that transforms the rows holds them once (mapped pages that were read count in its
+        resident memory too)."""
+        start, end = self.rows(lang)
+        out = np.empty((end - start, self.dim), dtype=np.float32)
+        if not isinstance(self.vectors, np.memmap) or not self.vectors.filename:
+            out[:] = self.vectors[start:end]
+            return out
+        with open(self.vectors.filename, "rb") as handle:
+            handle.seek(self.vectors.offset + start * self.dim * out.itemsize)
+            if handle.readinto(memoryview(out).cast("B")) != out.nbytes:
+                raise InputError("vectors.npy is shorter than its header says", self.vectors.filename)
+        return out
 
     def block(self, lang: str) -> LangBlock:
         return LangBlock(lang, self.words(lang), self.lang_vectors(lang))
@@ -283,10 +299,15 @@ def check_space_finite(space: Space) -> None:
     key = (str(Path(os.path.realpath(space.path))), stat.st_size, stat.st_mtime_ns)
     if key in _FINITE_CHECKED:
         return
-    for lang, (begin, end) in sorted(space.langs.items(), key=lambda item: item[1]):
-        for start in range(begin, end, BLOCK_ROWS):
-            rows = np.asarray(space.vectors[start:min(end, start + BLOCK_ROWS)])
-            _check_finite(rows, lang, start - begin, None, space.path / "vectors.npy")
+    buffer = np.empty((READ_ROWS, space.dim), dtype=np.float32)
+    with open(space.path / "vectors.npy", "rb") as handle:  # read, not mapped: the pages stay out of the RSS
+        for lang, (begin, end) in sorted(space.langs.items(), key=lambda item: item[1]):
+            for start in range(begin, end, READ_ROWS):
+                rows = buffer[: min(end, start + READ_ROWS) - start]
+                handle.seek(space.vectors.offset + start * space.dim * rows.itemsize)
+                if handle.readinto(memoryview(rows).cast("B")) != rows.nbytes:
+                    raise InputError("vectors.npy is shorter than its header says", space.path / "vectors.npy")
+                _check_finite(rows, lang, start - begin, None, space.path / "vectors.npy")
     _FINITE_CHECKED.add(key)
 
 

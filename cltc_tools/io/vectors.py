@@ -250,6 +250,9 @@ def write_vec(path: str | Path, words: Sequence[str], vectors: np.ndarray, force
         if word[-1:] == " " or "\n" in word or "\r" in word:
             raise InputError(f"token {word!r} ends in a space or contains a line break: not representable in .vec",
                              path)
+        if " " in word and _is_number(word.rsplit(" ", 1)[1]):
+            raise InputError(f"token {word!r} ends in a space and a number, which a reader takes for one more "
+                             "value: not representable in .vec", path)
     with _output(path, force=force, text=True) as handle:
         handle.write(f"{len(words)} {vectors.shape[1]}\n")
         for start in range(0, len(words), CHUNK):

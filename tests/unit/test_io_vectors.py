@@ -71,9 +71,18 @@ def test_vec_round_trip_keeps_special_floats_exact(tmp_path):
     assert np.signbit(back[0, 1])
 
 
+def is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), max_size=6)
-                .filter(lambda w: not w.endswith(" ")), min_size=1, max_size=8, unique=True))
+                .filter(lambda w: not w.endswith(" ") and not (" " in w and is_number(w.rsplit(" ", 1)[1]))),
+                min_size=1, max_size=8, unique=True))
 def test_vec_round_trip_any_token(tmp_path, words):
     vectors = random_vectors(len(words), 3, seed=len(words))
     path = tmp_path / "h.vec"
@@ -85,7 +94,7 @@ def test_vec_round_trip_any_token(tmp_path, words):
 
 def test_write_vec_rejects_unrepresentable_tokens(tmp_path):
     vectors = random_vectors(1, 2)
-    for bad in ["ends with space ", "line\nbreak", "carriage\rreturn"]:
+    for bad in ["ends with space ", "line\nbreak", "carriage\rreturn", "ends with a number 0", " 1"]:
         with pytest.raises(InputError):
             write_vec(tmp_path / "bad.vec", [bad], vectors)
     assert list(tmp_path.iterdir()) == []
