@@ -1,4 +1,5 @@
-"""cltc-align: put embedding spaces into one multilingual space (Procrustes, CCA, Attract-Repel), refine, evaluate."""
+"""cltc-align: put embedding spaces into one multilingual space (Procrustes, multi-step, RCSLS, CCA, Attract-Repel),
+refine, evaluate."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from cltc_tools.errors import InputError, NoInputError
 from cltc_tools.io import records as rec
 from cltc_tools.registry import Option, flag
 
-HELP = "Map embedding spaces into one multilingual space (Procrustes, CCA, Attract-Repel) and evaluate it."
+HELP = ("Map embedding spaces into one multilingual space (Procrustes, multi-step, RCSLS, CCA, Attract-Repel) and "
+        "evaluate it.")
 EPILOG = """\b
 Examples (dicts/ holds the MUSE dictionaries, constraints/ the Attract-Repel constraint files):
   cltc-align --method procrustes --space spaces/de --space spaces/en --pivot en \\
@@ -50,8 +52,15 @@ Methods:
                  Appendix B; --join-solver lstsq or sgd), or --join none for one multilingual run.
   identity       no map: a space trained multilingual already (cltc-embed train --method biskip or
                  sent-align, cltc-train --export-space), to evaluate, normalise or refine as it is.
-Every method: --refine N rounds of Procrustes on mutual CSLS nearest neighbours among the --refine-vocab
-most frequent words (MUSE). --preset paper gives the paper's settings; explicit options override it.
+  multistep      whitening, orthogonal map, re-weighting, de-whitening (Artetxe et al. 2018, AAAI);
+                 --preset vecmap-supervised is VecMap's --supervised.
+  rcsls          the relaxed CSLS loss (Joulin et al. 2018) from the multistep map (--preset joulin:
+                 from Procrustes).
+Every method: --refine N rounds of self-learning (Artetxe et al. 2018, ACL): pairs induced by CSLS in
+both directions among the --refine-vocab most frequent words, added to the gold pairs, and the method
+fitted again; the rounds kept are those that raise CSLS P@1 on held-out gold pairs (the rarest fifth).
+--refine-method muse: MUSE's Procrustes on mutual CSLS neighbours. --preset paper gives the paper's
+settings; explicit options override it.
 
 \b
 Input spaces are monolingual (one per language) or multilingual; they may also come as `space` records on

@@ -50,6 +50,12 @@ def run(cmd: list) -> subprocess.CompletedProcess:
     return result
 
 
+def default_sigint() -> None:
+    """Ctrl-C's default action in the child: a shell ignores SIGINT in background jobs (``pytest &``), and an
+    ignored signal stays ignored across exec, so the test would otherwise see no interrupt at all."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt(cmd: list, folder: Path, prefix: str, after_tmp: float | None = None, at: float | None = None,
               sig: int = signal.SIGKILL, ready: Callable[[], bool] | None = None,
               after_ready: float | None = None) -> dict:
@@ -58,7 +64,7 @@ def interrupt(cmd: list, folder: Path, prefix: str, after_tmp: float | None = No
     ``ready()`` holds, if given). Returns what happened."""
     with open(folder / f"stderr-{time.monotonic_ns()}.txt", "w+b") as stderr:
         proc = subprocess.Popen([str(c) for c in cmd], env=env(), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=stderr)
+                                stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=default_sigint)
         start, seen, ready_at = time.monotonic(), None, None
         while proc.poll() is None:
             now = time.monotonic()
