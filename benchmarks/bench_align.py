@@ -15,7 +15,8 @@ Each run appends one JSON record to benchmarks/records/align-speed/<case>.jsonl 
 peak RSS, P@k, the load average before and after, the measured GEMM peak and the share of it reached by the
 exact full pass's arithmetic); ``--render`` prints the table of benchmarks/RESULTS.md from those records.
 
-Usage: python benchmarks/bench_align.py [--case synthetic|procrustes|multistep|rcsls|refine] [--threads 1] [--vecmap DIR] [--baseline DIR] [--data DIR]
+Usage: python benchmarks/bench_align.py [--case synthetic|procrustes|multistep|rcsls|refine] [--threads 1]
+[--vecmap DIR] [--baseline DIR] [--reference] [--data DIR]
 [--work DIR] [--render [DIR]]  (VecMap: a checkout of github.com/artetxem/vecmap; it is not part of this project.)
 """
 
@@ -127,9 +128,9 @@ def gemm_peak(threads: int, seconds: float = 3.0) -> float:
 def full_pass(args: argparse.Namespace) -> dict:
     """CSLS and NN P@k of the synthetic pair with r_S computed for every target word (no bounds, no pruning): the
     reference the command's pruned evaluation must equal."""
+    from cltc_tools.align.dictionary import index_pairs
     from cltc_tools.align.translation import SpacePair, mean_knn_similarity, rows_per_block, translation_scores
     from cltc_tools.io.dictionaries import read_dictionary_spec
-    from cltc_tools.align.dictionary import index_pairs
     from cltc_tools.io.space import open_space
 
     paths = write_synthetic(args.work, args.words, args.dim, args.queries, args.noise, args.seed, create=False)
@@ -225,8 +226,9 @@ def mapping_case(args: argparse.Namespace, peak: float) -> list[dict]:
     dicts = args.data / "dictionaries"
     train = (["--dict", "identical"] if args.case == "refine"
              else [f"--dict={dicts}/{lang}-en.0-5000.txt" for lang in LANGS])
-    base = ["cltc-align", *shared_spaces(args), *train, *[f"--eval-dict={dicts}/{lang}-en.5000-6500.txt" for lang in LANGS],
-            "--out", str(args.work / f"out-{args.case}"), "--force", "--device", "cpu", "--threads", str(args.threads)]
+    tests = [f"--eval-dict={dicts}/{lang}-en.5000-6500.txt" for lang in LANGS]
+    base = ["cltc-align", *shared_spaces(args), *train, *tests, "--out", str(args.work / f"out-{args.case}"),
+            "--force", "--device", "cpu", "--threads", str(args.threads)]
     runs = [("", MAPPINGS[args.case])]
     if args.case == "refine":
         runs.insert(0, ("without --refine", MAPPINGS["refine"][:-2]))

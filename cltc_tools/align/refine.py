@@ -30,15 +30,7 @@ import numpy as np
 
 from cltc_tools.align.problem import Fitted, Problem, Progress, Rows, no_progress
 from cltc_tools.align.procrustes import procrustes
-from cltc_tools.align.translation import (
-    cosine_blocks,
-    k_largest,
-    mean_knn_similarity,
-    nearest,
-    pick_device,
-    rows_per_block,
-    unit_rows,
-)
+from cltc_tools.align.translation import cosine_blocks, k_largest, pick_device, rows_per_block, unit_rows
 from cltc_tools.registry import deferred_import
 
 torch = deferred_import("torch")
@@ -203,8 +195,8 @@ def rounds_to_keep(problem: Problem, fit: Callable[[Problem, dict[str, Any]], Fi
     the round of best mean held-out CSLS P@1 (the later of equals) among those where no language is below its
     start (0: none is);
     with fewer than ``MIN_HELD_OUT`` held-out words in some language, every round (nothing to judge by)."""
-    rounds = int(params["refine"])
-    split = {lang: held_out_split(problem.pairs(lang), HELD_OUT, int(params["refine_vocab"])) for lang in problem.others}
+    rounds, vocab = int(params["refine"]), int(params["refine_vocab"])
+    split = {lang: held_out_split(problem.pairs(lang), HELD_OUT, vocab) for lang in problem.others}
     if any(len(np.unique(held[0])) < MIN_HELD_OUT for _, held in split.values()):
         return rounds, []
     train = dataclasses.replace(problem, rows={lang: part[0] for lang, part in split.items()})

@@ -12,8 +12,8 @@ from cltc_tools.align.translation import (
     mean_knn_similarity,
     probe_rows,
     progressive_penalty,
-    source_order,
     rows_per_block,
+    source_order,
     unit_rows,
     word_translation,
 )
