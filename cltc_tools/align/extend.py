@@ -35,7 +35,7 @@ from cltc_tools.align.problem import Problem, no_progress
 from cltc_tools.align.recipe import space_recipe
 from cltc_tools.align.refine import refine_fitted
 from cltc_tools.align.registry import METHODS
-from cltc_tools.align.translation import pick_device
+from cltc_tools.align.translation import device_name
 from cltc_tools.errors import InputError
 from cltc_tools.io.atomic import check_writable
 from cltc_tools.io.records import file_sha256, make_record
@@ -92,7 +92,7 @@ def fit_new_languages(base: Space, table: dict[str, Space], recipe: dict[str, An
     matrices = {pivot: np.array(base.lang_vectors(pivot), dtype=np.float32)}  # a copy: torch wants it writable
     matrices.update({lang: normalize(s.lang_vectors(lang), recipe["normalize"]) for lang, s in table.items()})
     problem = Problem(pivot, order, matrices, {lang: known[lang].words(lang) for lang in order}, rows,
-                      int(hp.get("seed", 0)), str(pick_device(device)), progress)
+                      int(hp.get("seed", 0)), device_name(device), progress)
     method, params = METHODS.get(recipe["method"]), {**hp, "normalize": recipe["normalize"]}
     params.setdefault("refine_method", "muse")  # spaces written before --refine-method refined the MUSE way
     fitted = method.fit(problem, params)

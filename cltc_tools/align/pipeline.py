@@ -24,7 +24,14 @@ from cltc_tools.align.problem import Problem, Rows, no_progress
 from cltc_tools.align.recipe import make_recipe
 from cltc_tools.align.refine import REFINE_METHODS, refine_fitted
 from cltc_tools.align.registry import METHODS
-from cltc_tools.align.translation import SpacePair, TranslationScores, pick_device, translation_scores, unit_rows
+from cltc_tools.align.translation import (
+    SpacePair,
+    TranslationScores,
+    device_name,
+    pick_device,
+    translation_scores,
+    unit_rows,
+)
 from cltc_tools.errors import InputError
 from cltc_tools.io.atomic import check_writable
 from cltc_tools.io.dictionaries import Dictionary, parse_dictionary_spec, read_dictionary_spec
@@ -187,7 +194,7 @@ def align_spaces(spaces: Sequence[str | Path | Space], out: str | Path, *, pivot
     """
     spec = METHODS.get(method)
     params = method_params(method, preset, options, normalize_steps)
-    pick_device(device)
+    device = device_name(device)
     check_writable(Path(out), force)  # before the fit, which may take minutes
     opened = [s if isinstance(s, Space) else open_space(s) for s in spaces]
     table = languages(opened)
@@ -202,7 +209,7 @@ def align_spaces(spaces: Sequence[str | Path | Space], out: str | Path, *, pivot
     problem = Problem(pivot, order, {lang: normalize(table[lang].read_lang(lang), params["normalize"])
                                      for lang in order},
                       {lang: table[lang].words(lang) for lang in order}, rows, seed,
-                      str(pick_device(device)), progress or no_progress)
+                      device, progress or no_progress)
     fitted = spec.fit(problem, params)
     matrices, fit = fitted.matrices, {"method": fitted.fit}
     if params["refine"]:
@@ -221,6 +228,7 @@ def align_spaces(spaces: Sequence[str | Path | Space], out: str | Path, *, pivot
     sha = write_space(out, blocks, merged_provenance(opened) + [step], force=force,
                       extra={"name": name, "method": method, "recipe": recipe})
     result = AlignResult(Path(out), sha, order, method, name, record_params, inputs, pairs, fit=fit)
+    del problem, fitted, blocks, opened, table  # inputs and words: only the written matrices are evaluated
     result.evaluations = evaluate(matrices, tests, csls_k, csls_vocab, batch_size, device, progress or no_progress)
     return result
 

@@ -22,6 +22,7 @@ dictionary evaluated on the same two languages reuses them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -56,6 +57,20 @@ def pick_device(name: str = "auto") -> torch.device:
     if name != "cpu" and not name.startswith("cuda"):
         raise InputError(f"unknown device {name!r} (known: auto, cpu, cuda)")
     return torch.device(name)
+
+
+GPU_NODES = ("/dev/nvidia0", "/dev/nvidiactl", "/dev/kfd", "/dev/dxg")  # NVIDIA, ROCm, WSL: where CUDA can be
+
+
+def device_name(name: str = "auto") -> str:
+    """The device ``name`` stands for (``pick_device``), as a string, found without loading torch where no GPU can
+    be (``cpu``, or ``auto`` on a Linux machine without a GPU device node): a CPU run then loads torch only when it
+    computes with it, after the inputs it no longer needs are freed."""
+    if name not in ("auto", "cpu") and not name.startswith("cuda"):
+        raise InputError(f"unknown device {name!r} (known: auto, cpu, cuda)")
+    if name == "cpu" or (name == "auto" and os.name == "posix" and not any(map(os.path.exists, GPU_NODES))):
+        return "cpu"
+    return str(pick_device(name))
 
 
 def unit_rows(X: np.ndarray | torch.Tensor, device: torch.device, in_place: bool = False) -> torch.Tensor:
@@ -398,6 +413,9 @@ def csls_ranking(pair: SpacePair, queries: np.ndarray, n: int, batch_size: int |
     if pruned:
         progressive_penalty(Q, S, T, pair.csls_k, n, source_order(queries, S, T), block_t, block_s, pair.r_src,
                             pair.known, advance)
+    elif not bool(pair.known.any()):  # every target, without a gathered copy of them
+        pair.r_src[:] = mean_knn_similarity(T, S, pair.csls_k, block_s, advance)
+        pair.known[:] = True
     elif not bool(pair.known.all()):
         unknown = torch.nonzero(~pair.known).flatten()
         pair.r_src[unknown] = mean_knn_similarity(T[unknown], S, pair.csls_k, block_s, advance)

@@ -4,6 +4,8 @@ refine, evaluate."""
 from __future__ import annotations
 
 import inspect
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -120,6 +122,13 @@ RECIPE_OPTIONS = ("method", "pivot", "preset", "normalize", "identical_max", "cs
                   *method_options())
 
 
+def use_threads(threads: int) -> None:
+    """``--threads``: for torch when it is loaded (it reads OMP_NUM_THREADS then), or now if it is loaded already."""
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
 def option_parameter(option: Option, methods: list[str]) -> inspect.Parameter:
     """The typer parameter of a method's hyper-parameter (None: the method's default or preset decides)."""
     name = flag(option.key)
@@ -161,9 +170,7 @@ def align(
     session = Session(TOOL, quiet=quiet, read_stdin=not spaces)
     METHODS.get(method)
     if threads:
-        import torch
-
-        torch.set_num_threads(threads)
+        use_threads(threads)
     inputs = spaces or [rec.require_path(r) for r in session.of_kind("space")]
     if not inputs:
         raise NoInputError("no input space: give --space DIR or pipe space records on stdin")

@@ -269,3 +269,18 @@ def test_pruned_evaluation_matches_the_full_ranking_and_reuses_r_S_across_dictio
     counted.clear()
     again = translation.translation_scores(pair, idx)
     assert again == first and sum(counted) == 0  # the same pair: nothing recomputed
+
+
+def test_device_names_resolve_without_loading_torch_for_the_cpu():
+    import subprocess
+    import sys
+
+    from cltc_tools.align.translation import device_name
+    from cltc_tools.errors import InputError
+
+    assert device_name("cpu") == "cpu"
+    with pytest.raises(InputError, match="unknown device"):
+        device_name("tpu")
+    code = "import sys; from cltc_tools.align.translation import device_name; device_name('cpu'); " \
+           "print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
