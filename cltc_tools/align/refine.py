@@ -8,8 +8,8 @@ method again on the union. The method keeps its own recipe (whitening, re-weight
 never falls back to a plain orthogonal map. How many of the rounds to keep is chosen on held-out dictionary pairs,
 never on test pairs (``rounds_to_keep``): the rounds are run once with the rarest fifth of the gold source words
 held out, and the run keeps the round of best held-out CSLS P@1 at which no language is below its start (no
-round when every one lowers some language). With ``--dict identical`` alone, whose pairs are not all
-translations, every round is kept.
+round when every one lowers some language). When ``--dict identical`` is among the dictionaries (its pairs
+are not all translations), or some language has too few judgeable gold words, every round is kept.
 
 ``muse`` (Conneau et al. 2018, section 2.3): Procrustes on a dictionary induced by mutual CSLS nearest neighbours
 among the most frequent words, repeated; the gold pairs are dropped after the first fit.
@@ -71,7 +71,9 @@ def penalties_both_ways(S: torch.Tensor, T: torch.Tensor, k: int, block: int) ->
     for rows, cos in cosine_blocks(S, T, block):
         r_tgt[rows] = k_largest(cos, k)[0].mean(dim=1)
         column = cos.T.topk(min(k, rows.stop - rows.start), dim=1).values
-        top = column if top is None else torch.cat([top, column], dim=1).topk(k, dim=1).values
+        if top is not None:
+            column = torch.cat([top, column], dim=1)
+        top = column.topk(min(k, column.shape[1]), dim=1).values  # fewer than k while blocks are shorter than k
     return r_tgt, top.mean(dim=1)
 
 

@@ -287,7 +287,7 @@ def progressive_penalty(queries: torch.Tensor, src: torch.Tensor, tgt: torch.Ten
     targets left when every source has been seen have their exact r_S. ``first``: the size of the first block
     (default: the queries and ``PROBES`` more, as ``source_order`` puts them).
     """
-    n = min(n, len(tgt))
+    n, k = min(n, len(tgt)), min(k, len(src))
     split = min(len(order), len(queries) + PROBES if first is None else first)
     first, rest = order[:split], order[split:]
     best = k_largest_values(tgt, src[torch.as_tensor(first, device=src.device)], k, block_s)

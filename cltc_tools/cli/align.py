@@ -209,8 +209,14 @@ def fit_lines(result: AlignResult) -> list[str]:
     join = result.fit.get("method", {}).get("join")
     if join:
         lines.append(f"join into {join['base']} ({join['solver']}): relative residual {join['residual']}")
-    for lang, sizes in result.fit.get("refine", {}).get("pairs", {}).items():
+    refined = result.fit.get("refine", {})
+    for lang, sizes in refined.get("pairs", {}).items():
         lines.append(f"refine {lang}: induced pairs per round {sizes}")
+    if refined.get("method") == "self-learning":
+        curve = refined.get("held_out_p1") or []
+        judged = (f"held-out CSLS P@1 per round: {'; '.join(' '.join(f'{k} {v}' for k, v in c.items()) for c in curve)}"
+                  if curve else "not judged: identical strings, or too few held-out gold words")
+        lines.append(f"self-learning kept {refined.get('rounds')} round(s); {judged}")
     return lines
 
 

@@ -80,7 +80,7 @@ class Space:
         resident memory too)."""
         start, end = self.rows(lang)
         out = np.empty((end - start, self.dim), dtype=np.float32)
-        if not isinstance(self.vectors, np.memmap) or not self.vectors.filename:
+        if not row_major_file(self.vectors):
             out[:] = self.vectors[start:end]
             return out
         with open(self.vectors.filename, "rb") as handle:
@@ -293,6 +293,11 @@ def _check_finite(rows: np.ndarray, lang: str, start: int, words: Sequence[str] 
 _FINITE_CHECKED: set[tuple[str, int, int]] = set()
 
 
+def row_major_file(vectors: np.ndarray) -> bool:
+    """Whether ``vectors`` maps a C-order matrix of a file (rows can then be read at their byte offset)."""
+    return isinstance(vectors, np.memmap) and bool(vectors.filename) and vectors.flags.c_contiguous
+
+
 def check_space_finite(space: Space) -> None:
     """Blockwise scan of the matrix for NaN and Inf, once per file version (path, size, mtime) per process."""
     stat = (space.path / "vectors.npy").stat()
@@ -304,9 +309,12 @@ def check_space_finite(space: Space) -> None:
         for lang, (begin, end) in sorted(space.langs.items(), key=lambda item: item[1]):
             for start in range(begin, end, READ_ROWS):
                 rows = buffer[: min(end, start + READ_ROWS) - start]
-                handle.seek(space.vectors.offset + start * space.dim * rows.itemsize)
-                if handle.readinto(memoryview(rows).cast("B")) != rows.nbytes:
-                    raise InputError("vectors.npy is shorter than its header says", space.path / "vectors.npy")
+                if row_major_file(space.vectors):
+                    handle.seek(space.vectors.offset + start * space.dim * rows.itemsize)
+                    if handle.readinto(memoryview(rows).cast("B")) != rows.nbytes:
+                        raise InputError("vectors.npy is shorter than its header says", space.path / "vectors.npy")
+                else:  # a Fortran-order file: through the map
+                    rows[:] = space.vectors[start:start + len(rows)]
                 _check_finite(rows, lang, start - begin, None, space.path / "vectors.npy")
     _FINITE_CHECKED.add(key)
 

@@ -100,3 +100,10 @@ def test_the_kept_round_never_lowers_a_language_and_prefers_more_rounds_on_ties(
     assert best_round([{"a": 50, "b": 40}, {"a": 55, "b": 39}, {"a": 51, "b": 41}]) == 2
     assert best_round([{"a": 50, "b": 40}, {"a": 49, "b": 45}]) == 0
     assert best_round([{"a": 50}, {"a": 52}, {"a": 52}, {"a": 51}]) == 2
+
+
+def test_csls_neighbours_with_blocks_shorter_than_k():
+    rng = np.random.default_rng(8)
+    src, tgt = rng.standard_normal((50, 6)), rng.standard_normal((60, 6))
+    assert [a.tolist() for a in csls_neighbours(src, tgt, 10, batch_size=4)] == \
+        [a.tolist() for a in csls_neighbours(src, tgt, 10, batch_size=64)]

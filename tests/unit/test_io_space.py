@@ -76,6 +76,19 @@ def test_multilingual_spans_and_lookup(space_dir):
         space.rows("fr")
 
 
+@pytest.mark.parametrize("fortran", [False, True])
+def test_read_lang_is_a_writable_copy_of_the_language_rows(space_dir, fortran):
+    if fortran:  # a Fortran-order file (numpy writes one for a column-major array): rows are not contiguous
+        matrix = np.load(space_dir / "vectors.npy")
+        np.save(space_dir / "vectors.npy", np.asfortranarray(matrix))
+    space, original = open_space(space_dir), blocks()
+    for lang, block in zip(("de", "en"), original):
+        rows = space.read_lang(lang)
+        assert np.array_equal(rows, block.vectors) and rows.flags.writeable and rows.flags.c_contiguous
+    rows[:] = 0  # a copy: the space is untouched
+    assert np.array_equal(open_space(space_dir).lang_vectors("en"), original[1].vectors)
+
+
 def test_sha256_is_a_content_fingerprint(tmp_path):
     a = write_space(tmp_path / "a", blocks())
     b = write_space(tmp_path / "b", blocks(), provenance=[{"other": "provenance"}])

@@ -159,6 +159,14 @@ def test_progressive_csls_ranking_equals_the_full_ranking(n, first, block, monke
     assert np.array_equal(ranked, full_csls_ranking(src, tgt, queries, 10, n))
 
 
+def test_progressive_ranking_with_fewer_source_words_than_k():
+    src, tgt = hubby(n_src=6, n_tgt=800, seed=5)
+    queries = np.array([0, 3])
+    S, T = unit_rows(src, torch.device("cpu")), unit_rows(tgt, torch.device("cpu"))
+    ranked = csls_nearest(S[torch.as_tensor(queries)], S, T, 10, 5, source_order(queries, S, T), 64, 64, first=2)
+    assert np.array_equal(ranked, full_csls_ranking(src, tgt, queries, 6, 5))
+
+
 def test_progressive_penalty_is_exact_where_known_and_skips_most_targets():
     src, tgt = hubby(seed=12)
     queries = np.arange(0, 1500, 11)
