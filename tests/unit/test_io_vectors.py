@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from cltc_tools.errors import InputError, OutputExistsError
 from cltc_tools.io import vectors as vio
 from cltc_tools.io.space import LangBlock, open_space, write_space
+from cltc_tools.io.vectors import _is_number as is_number  # what a reader takes for a value
 from cltc_tools.io.vectors import (
     detect_format,
     read_fasttext_bin,
@@ -69,14 +70,6 @@ def test_vec_round_trip_keeps_special_floats_exact(tmp_path):
     back = read_vec(tmp_path / "s.vec").vectors
     assert np.array_equal(back, special)
     assert np.signbit(back[0, 1])
-
-
-def is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
