@@ -30,11 +30,20 @@ import numpy as np
 
 from cltc_tools.align.problem import Fitted, Problem, Progress, Rows, no_progress
 from cltc_tools.align.procrustes import procrustes
-from cltc_tools.align.translation import cosine_blocks, k_largest, pick_device, rows_per_block, unit_rows
+from cltc_tools.align.translation import (
+    cosine_tiles,
+    k_largest,
+    merge_largest,
+    pick_device,
+    rows_per_block,
+    unit_rows,
+)
 from cltc_tools.registry import deferred_import
 
 torch = deferred_import("torch")
-NEIGHBOUR_ROWS = 1024  # source rows per block of S T' (a 15,000-word vocabulary: 60 MB)
+CANDIDATES = 24  # nearest rows kept per row: they hold its CSLS-nearest row unless the bound says otherwise
+ISOLATED = 0.05  # share of rows of least CSLS penalty scored for every row (they can win with a small cosine)
+UNSURE_ROWS = 512  # rows per block when the CSLS-nearest row is searched among all rows
 HELD_OUT = 0.2  # share of the gold source words held out to choose how many self-learning rounds to keep
 MIN_HELD_OUT = 20
 
@@ -42,39 +51,66 @@ MIN_HELD_OUT = 20
 def csls_neighbours(src: np.ndarray, tgt: np.ndarray, k: int = 10, device: str = "cpu",
                     batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Every source row's CSLS-nearest target row (``forward``) and every target row's CSLS-nearest source row
-    (``backward``; Conneau et al. 2018), from two passes over the row blocks of S T': the first finds r_T of the
-    source rows (row-wise) and r_S of the target rows (column-wise), the second both argmaxes."""
+    (``backward``; Conneau et al. 2018), from one pass over S T' and one over T S', each keeping every row's
+    ``CANDIDATES`` nearest rows: their first k give the penalties, and they hold the CSLS-nearest row whenever no
+    other row can score more (``csls_argmax``)."""
     dev = pick_device(device)
     S, T = unit_rows(src, dev), unit_rows(tgt, dev)
     k = min(k, len(S), len(T))
-    block = min(rows_per_block(len(T), batch_size), NEIGHBOUR_ROWS)
-    r_tgt, r_src = penalties_both_ways(S, T, k, block)
-    forward = torch.empty(len(S), dtype=torch.int64, device=dev)
-    best = torch.full((len(T),), -torch.inf, dtype=T.dtype, device=dev)
-    backward = torch.zeros(len(T), dtype=torch.int64, device=dev)
-    scores = torch.empty(min(block, len(S)), len(T), dtype=T.dtype, device=dev)
-    for rows, cos in cosine_blocks(S, T, block):
-        cos.mul_(2)
-        forward[rows] = torch.sub(cos, r_src[None, :], out=scores[: len(cos)]).argmax(dim=1)
-        values, where = cos.sub_(r_tgt[rows, None]).max(dim=0)
-        better = values > best  # the earliest source row wins a tie, as argmax over the whole column
-        best = torch.where(better, values, best)
-        backward = torch.where(better, where + rows.start, backward)
+    block = rows_per_block(max(len(S), len(T)), batch_size)
+    near_t = nearest_cosines(S, T, min(max(k, CANDIDATES), len(T)), block)  # each source row's nearest targets
+    near_s = nearest_cosines(T, S, min(max(k, CANDIDATES), len(S)), block)
+    r_tgt, r_src = near_t[0][:, :k].mean(dim=1), near_s[0][:, :k].mean(dim=1)
+    forward = csls_argmax(S, T, near_t, r_src, block)
+    backward = csls_argmax(T, S, near_s, r_tgt, block)
     return forward.cpu().numpy(), backward.cpu().numpy()
 
 
-def penalties_both_ways(S: torch.Tensor, T: torch.Tensor, k: int, block: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """r_T(x), the mean cosine of each source row's k nearest target rows, and r_S(y), that of each target row's k
-    nearest source rows, from one pass over S T'."""
-    r_tgt = torch.empty(len(S), dtype=S.dtype, device=S.device)
-    top = None
-    for rows, cos in cosine_blocks(S, T, block):
-        r_tgt[rows] = k_largest(cos, k)[0].mean(dim=1)
-        column = cos.T.topk(min(k, rows.stop - rows.start), dim=1).values
-        if top is not None:
-            column = torch.cat([top, column], dim=1)
-        top = column.topk(min(k, column.shape[1]), dim=1).values  # fewer than k while blocks are shorter than k
-    return r_tgt, top.mean(dim=1)
+def nearest_cosines(queries: torch.Tensor, keys: torch.Tensor, m: int, block: int
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The m largest cosines of every query row with ``keys``, largest first, and their key rows."""
+    values = torch.empty(len(queries), m, dtype=queries.dtype, device=queries.device)
+    cols = torch.empty(len(queries), m, dtype=torch.int64, device=queries.device)
+    found: list[tuple[torch.Tensor, torch.Tensor]] = []  # each tile's m largest: one selection per row block
+    for rows, tile, cos in cosine_tiles(queries, keys, block):
+        top, where = k_largest(cos, min(m, cos.shape[1]))
+        found.append((top, where + tile.start))
+        if tile.stop == len(keys):
+            top, where = (torch.cat(part, dim=1) for part in zip(*found))
+            best = top.topk(m, dim=1)
+            values[rows], cols[rows], found = best.values, where.gather(1, best.indices), []
+    return values, cols
+
+
+def csls_argmax(queries: torch.Tensor, keys: torch.Tensor, near: tuple[torch.Tensor, torch.Tensor],
+                r_keys: torch.Tensor, block: int) -> torch.Tensor:
+    """argmax_j 2 cos(q, k_j) - r_keys(j) for every query row (the lowest j of equal scores), exact.
+
+    Scored: each row's nearest keys ``near`` and the ``ISOLATED`` share of keys of least r_keys (isolated words,
+    whose small penalty lets them win with a moderate cosine). Any other key has a cosine at most the least kept
+    one and a penalty at least theta, the least penalty not scored, so it scores at most 2 * that cosine - theta;
+    a row whose best scored key does not beat that bound is searched among all keys.
+    """
+    values, cols = near
+    theta = r_keys.kthvalue(max(1, int(ISOLATED * len(keys)))).values
+    isolated = torch.nonzero(r_keys < theta).flatten()
+    lonely, r_lonely = keys[isolated].T.contiguous(), r_keys[isolated]
+    out = torch.empty(len(queries), dtype=torch.int64, device=queries.device)
+    unsure = []
+    for start in range(0, len(queries), UNSURE_ROWS):
+        rows = slice(start, min(len(queries), start + UNSURE_ROWS))
+        scores = torch.cat([2 * values[rows] - r_keys[cols[rows]],
+                            torch.mm(queries[rows], lonely).mul_(2).sub_(r_lonely)], dim=1)
+        where = torch.cat([cols[rows], isolated.expand(len(scores), -1)], dim=1)
+        best = scores.max(dim=1).values
+        out[rows] = torch.where(scores == best[:, None], where, len(keys)).min(dim=1).values
+        if values.shape[1] < len(keys):
+            unsure.append(start + torch.nonzero(best <= 2 * values[rows, -1] - theta).flatten())
+    unsure = torch.cat(unsure) if unsure else torch.zeros(0, dtype=torch.int64, device=queries.device)
+    for start in range(0, len(unsure), min(block, UNSURE_ROWS)):
+        rows = unsure[start:start + min(block, UNSURE_ROWS)]
+        out[rows] = (2 * (queries[rows] @ keys.T) - r_keys[None, :]).argmax(dim=1)
+    return out
 
 
 def csls_mutual_pairs(src: np.ndarray, tgt: np.ndarray, k: int = 10, device: str = "cpu",

@@ -107,3 +107,21 @@ def test_csls_neighbours_with_blocks_shorter_than_k():
     src, tgt = rng.standard_normal((50, 6)), rng.standard_normal((60, 6))
     assert [a.tolist() for a in csls_neighbours(src, tgt, 10, batch_size=4)] == \
         [a.tolist() for a in csls_neighbours(src, tgt, 10, batch_size=64)]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_csls_neighbours_equal_brute_force_with_hubs_and_isolated_words(seed):
+    """Hubs (near many rows: large penalty) and isolated words (near none: small penalty, so they win CSLS with a
+    moderate cosine) are the cases where a row's CSLS-nearest row lies outside its nearest rows."""
+    rng = np.random.default_rng(seed)
+    src, tgt = rng.standard_normal((400, 8)), rng.standard_normal((500, 8))
+    tgt[:15] += 3 * src.mean(axis=0)  # hubs
+    tgt[15:40] = rng.standard_normal((25, 8)) * 0.05 + 4 * rng.standard_normal(8)  # a far, tight, isolated group
+    src[:30] = tgt[15:45] + 0.3 * rng.standard_normal((30, 8))
+    S = src / np.linalg.norm(src, axis=1, keepdims=True)
+    T = tgt / np.linalg.norm(tgt, axis=1, keepdims=True)
+    cos = S @ T.T
+    r_t, r_s = np.sort(cos, axis=1)[:, -10:].mean(1), np.sort(cos, axis=0)[-10:].mean(0)
+    forward, backward = csls_neighbours(src, tgt, 10, batch_size=64)
+    assert np.array_equal(forward, (2 * cos - r_s[None, :]).argmax(1))
+    assert np.array_equal(backward, (2 * cos - r_t[:, None]).argmax(0))
