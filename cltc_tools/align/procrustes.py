@@ -58,6 +58,6 @@ def fit_procrustes(problem: Problem, params: dict[str, Any]) -> Fitted:
     for lang in problem.others:
         src, tgt = problem.pairs(lang)
         W, kept = reduced_procrustes(matrices[lang][src], pivot[tgt], params["sv_threshold"])
-        matrices[lang] = matrices[lang] @ W.astype(np.float32)  # float32 product: no float64 copy of the language
+        matrices[lang] = (matrices[lang] @ W).astype(np.float32)
         fit[lang] = {"pairs": int(len(src)), "kept_dims": kept}
     return Fitted(matrices, fit)

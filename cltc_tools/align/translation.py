@@ -226,18 +226,15 @@ def probe_rows(queries: np.ndarray, src: torch.Tensor, tgt: torch.Tensor, extra:
 
 
 def bounded_candidates(queries: torch.Tensor, tgt: torch.Tensor, lower: torch.Tensor, m: int,
-                       block: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per query, the m targets of highest upper bound 2 cos - lower, their cosines, and the best bound left out."""
+                       block: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per query, the m targets of highest upper bound 2 cos - lower, and their cosines."""
     m = min(m, len(tgt))
-    idx, cos, left = [], [], []
+    idx, cos = [], []
     for _, scores in cosine_blocks(queries, tgt, block):
-        upper = 2 * scores - lower[None, :]
-        top = upper.topk(min(m + 1, len(tgt)), dim=1)
-        idx.append(top.indices[:, :m])
-        cos.append(scores.gather(1, top.indices[:, :m]))
-        rest = top.values[:, m] + BOUND_SLACK if m < len(tgt) else torch.full_like(top.values[:, 0], -torch.inf)
-        left.append(rest)
-    return torch.cat(idx), torch.cat(cos), torch.cat(left)
+        top = (2 * scores - lower[None, :]).topk(m, dim=1).indices
+        idx.append(top)
+        cos.append(scores.gather(1, top))
+    return torch.cat(idx), torch.cat(cos)
 
 
 def k_largest_values(queries: torch.Tensor, keys: torch.Tensor, k: int, block: int) -> torch.Tensor:
@@ -292,7 +289,7 @@ def progressive_penalty(queries: torch.Tensor, src: torch.Tensor, tgt: torch.Ten
     first, rest = order[:split], order[split:]
     best = k_largest_values(tgt, src[torch.as_tensor(first, device=src.device)], k, block_s)
     lower = torch.maximum(best.mean(dim=1), torch.where(known, r_src, -1.0))
-    idx, cos, _ = bounded_candidates(queries, tgt, lower, n, block_t)
+    idx, cos = bounded_candidates(queries, tgt, lower, n, block_t)
     need = torch.unique(idx)
     need = need[~known[need]]
     r_src[need] = mean_knn_similarity(tgt[need], src, k, block_s)
