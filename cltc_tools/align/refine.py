@@ -43,7 +43,10 @@ from cltc_tools.registry import deferred_import
 torch = deferred_import("torch")
 CANDIDATES = 24  # nearest rows kept per row: they hold its CSLS-nearest row unless the bound says otherwise
 ISOLATED = 0.05  # share of rows of least CSLS penalty scored for every row (they can win with a small cosine)
-UNSURE_ROWS = 512  # rows per block when the CSLS-nearest row is searched among all rows
+UNSURE_ROWS = 512  # rows per block of the CSLS argmax among the scored keys
+REACH_ROWS = 128  # rows per block, in order of reach, scored again against the keys within their reach
+KEY_TILE = 16384  # keys per similarity tile: one tile per row for the usual 15,000-word induction vocabulary
+GROUP = 8  # column groups of k_largest: 24 of 8 groups of 1,875 columns is the least work at that width
 HELD_OUT = 0.2  # share of the gold source words held out to choose how many self-learning rounds to keep
 MIN_HELD_OUT = 20
 
@@ -72,14 +75,20 @@ def nearest_cosines(queries: torch.Tensor, keys: torch.Tensor, m: int, block: in
     values = torch.empty(len(queries), m, dtype=queries.dtype, device=queries.device)
     cols = torch.empty(len(queries), m, dtype=torch.int64, device=queries.device)
     found: list[tuple[torch.Tensor, torch.Tensor]] = []  # each tile's m largest: one selection per row block
-    for rows, tile, cos in cosine_tiles(queries, keys, block):
-        top, where = k_largest(cos, min(m, cos.shape[1]))
+    for rows, tile, cos in cosine_tiles(queries, keys, block, KEY_TILE):
+        top, where = k_largest(cos, min(m, cos.shape[1]), GROUP)
         found.append((top, where + tile.start))
         if tile.stop == len(keys):
-            top, where = (torch.cat(part, dim=1) for part in zip(*found))
-            best = top.topk(m, dim=1)
-            values[rows], cols[rows], found = best.values, where.gather(1, best.indices), []
+            values[rows], cols[rows] = found[0] if len(found) == 1 else merged(found, m)
+            found = []
     return values, cols
+
+
+def merged(found: list[tuple[torch.Tensor, torch.Tensor]], m: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The m largest of several (values, columns) lists of the same rows, largest first."""
+    top, where = (torch.cat(part, dim=1) for part in zip(*found))
+    best = top.topk(m, dim=1)
+    return best.values, where.gather(1, best.indices)
 
 
 def csls_argmax(queries: torch.Tensor, keys: torch.Tensor, near: tuple[torch.Tensor, torch.Tensor],
@@ -87,30 +96,55 @@ def csls_argmax(queries: torch.Tensor, keys: torch.Tensor, near: tuple[torch.Ten
     """argmax_j 2 cos(q, k_j) - r_keys(j) for every query row (the lowest j of equal scores), exact.
 
     Scored: each row's nearest keys ``near`` and the ``ISOLATED`` share of keys of least r_keys (isolated words,
-    whose small penalty lets them win with a moderate cosine). Any other key has a cosine at most the least kept
-    one and a penalty at least theta, the least penalty not scored, so it scores at most 2 * that cosine - theta;
-    a row whose best scored key does not beat that bound is searched among all keys.
+    whose small penalty lets them win with a moderate cosine). Any other key has a cosine at most c, the least kept
+    one, so it beats a row's best score only if its penalty is at most 2 c - best (the row's reach); the rows whose
+    reach is not below every penalty left out are scored again against the keys of penalty within their reach.
     """
     values, cols = near
-    theta = r_keys.kthvalue(max(1, int(ISOLATED * len(keys)))).values
-    isolated = torch.nonzero(r_keys < theta).flatten()
+    by_penalty = r_keys.argsort(stable=True)
+    n_isolated = max(1, int(ISOLATED * len(keys)))
+    isolated = by_penalty[:n_isolated].sort().values
     lonely, r_lonely = keys[isolated].T.contiguous(), r_keys[isolated]
     out = torch.empty(len(queries), dtype=torch.int64, device=queries.device)
-    unsure = []
+    best = torch.empty(len(queries), dtype=queries.dtype, device=queries.device)
     for start in range(0, len(queries), UNSURE_ROWS):
         rows = slice(start, min(len(queries), start + UNSURE_ROWS))
-        scores = torch.cat([2 * values[rows] - r_keys[cols[rows]],
-                            torch.mm(queries[rows], lonely).mul_(2).sub_(r_lonely)], dim=1)
-        where = torch.cat([cols[rows], isolated.expand(len(scores), -1)], dim=1)
-        best = scores.max(dim=1).values
-        out[rows] = torch.where(scores == best[:, None], where, len(keys)).min(dim=1).values
-        if values.shape[1] < len(keys):
-            unsure.append(start + torch.nonzero(best <= 2 * values[rows, -1] - theta).flatten())
-    unsure = torch.cat(unsure) if unsure else torch.zeros(0, dtype=torch.int64, device=queries.device)
-    for start in range(0, len(unsure), min(block, UNSURE_ROWS)):
-        rows = unsure[start:start + min(block, UNSURE_ROWS)]
-        out[rows] = (2 * (queries[rows] @ keys.T) - r_keys[None, :]).argmax(dim=1)
+        scores = 2 * values[rows] - r_keys[cols[rows]]
+        best[rows], out[rows] = better(lowest_of_best(scores, cols[rows]),
+                                       first_best(torch.mm(queries[rows], lonely).mul_(2).sub_(r_lonely), isolated))
+    if n_isolated < len(keys) and values.shape[1] < len(keys):
+        reach = 2 * values[:, -1] - best
+        unsure = torch.nonzero(reach >= r_keys[by_penalty[n_isolated]]).flatten()
+        unsure = unsure[reach[unsure].argsort()]  # blocks of similar reach score similar numbers of keys
+        r_sorted = r_keys[by_penalty]
+        for start in range(0, len(unsure), min(block, REACH_ROWS)):
+            rows = unsure[start:start + min(block, REACH_ROWS)]
+            within = by_penalty[: int(torch.searchsorted(r_sorted, reach[rows].max(), right=True))].sort().values
+            scores = torch.mm(queries[rows], keys[within].T).mul_(2).sub_(r_keys[within])
+            best[rows], out[rows] = better((best[rows], out[rows]), first_best(scores, within))
     return out
+
+
+Best = tuple["torch.Tensor", "torch.Tensor"]  # per row: the best score and the lowest key index that holds it
+
+
+def lowest_of_best(scores: torch.Tensor, index: torch.Tensor) -> Best:
+    """Each row's largest score and the lowest of the ``index`` entries (one per score) that hold it."""
+    top = scores.max(dim=1).values
+    return top, torch.where(scores == top[:, None], index, torch.iinfo(torch.int64).max).min(dim=1).values
+
+
+def first_best(scores: torch.Tensor, ascending: torch.Tensor) -> Best:
+    """Each row's largest score and its key, the first of equals, where column c holds key ``ascending[c]``."""
+    top, at = scores.max(dim=1)  # the first of equal maxima
+    return top, ascending[at]
+
+
+def better(a: Best, b: Best) -> Best:
+    """Row by row, the better of two (score, key): the larger score, the lower key of equal scores."""
+    top = torch.maximum(a[0], b[0])
+    miss = torch.iinfo(torch.int64).max
+    return top, torch.minimum(torch.where(a[0] == top, a[1], miss), torch.where(b[0] == top, b[1], miss))
 
 
 def csls_mutual_pairs(src: np.ndarray, tgt: np.ndarray, k: int = 10, device: str = "cpu",
@@ -166,9 +200,10 @@ def with_seed(seed: tuple[np.ndarray, np.ndarray], induced: tuple[np.ndarray, np
     """The gold pairs first (all of them, in order), then the induced pairs they do not already hold."""
     gold = np.stack(seed, axis=1).astype(np.int64)
     new = np.stack(induced, axis=1).astype(np.int64)
-    known = {tuple(row) for row in gold.tolist()}
-    new = new[[tuple(row) not in known for row in new.tolist()]] if len(new) else new
-    rows = np.concatenate([gold, new]) if len(new) else gold
+    if len(gold) and len(new):
+        width = int(max(gold[:, 1].max(), new[:, 1].max())) + 1  # a pair (i, j) as the number i * width + j
+        new = new[~np.isin(new[:, 0] * width + new[:, 1], gold[:, 0] * width + gold[:, 1])]
+    rows = np.concatenate([gold, new])
     return rows[:, 0], rows[:, 1]
 
 

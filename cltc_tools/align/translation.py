@@ -101,17 +101,17 @@ def cosine_blocks(queries: torch.Tensor, keys: torch.Tensor, block: int) -> Iter
         yield rows, scores
 
 
-def cosine_tiles(queries: torch.Tensor, keys: torch.Tensor, block: int
+def cosine_tiles(queries: torch.Tensor, keys: torch.Tensor, block: int, key_tile: int = KEY_TILE
                  ) -> Iterator[tuple[slice, slice, torch.Tensor]]:
     """(rows, key columns, queries[rows] @ keys[columns].T): row blocks of at most ``TILE_ROWS`` rows against
-    ``KEY_TILE`` keys at a time, row block by row block, in one reused buffer."""
+    ``key_tile`` keys at a time, row block by row block, in one reused buffer."""
     block = min(block, TILE_ROWS)
-    buffer = torch.empty(min(block, len(queries)) * min(KEY_TILE, len(keys)), dtype=queries.dtype,
+    buffer = torch.empty(min(block, len(queries)) * min(key_tile, len(keys)), dtype=queries.dtype,
                          device=queries.device)
     for start in range(0, len(queries), block):
         rows = slice(start, min(len(queries), start + block))
-        for first in range(0, len(keys), KEY_TILE):
-            cols = slice(first, min(len(keys), first + KEY_TILE))
+        for first in range(0, len(keys), key_tile):
+            cols = slice(first, min(len(keys), first + key_tile))
             scores = buffer[: (rows.stop - rows.start) * (cols.stop - cols.start)].view(rows.stop - rows.start, -1)
             torch.mm(queries[rows], keys[cols].T, out=scores)
             yield rows, cols, scores
