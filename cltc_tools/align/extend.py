@@ -134,8 +134,7 @@ def extend_space(base: str | Path | Space, spaces: Sequence[str | Path | Space],
                              "extends": {"path": str(base.path), "sha256": space_sha256(base)}})
     result = AlignResult(Path(out), sha, langs, recipe["method"], name, params, inputs, ext.dictionaries,
                          fit=ext.fit)
-    needed = {lang for test in tests for lang in (test.src_lang, test.tgt_lang)}
-    everything = {b.lang: np.array(b.vectors, dtype=np.float32) for b in blocks if b.lang in needed}
-    result.evaluations = evaluate(everything, tests, recipe["hparams"].get("csls_k", 10), csls_vocab, batch_size,
-                                  device, progress or no_progress)
+    del ext, blocks
+    result.evaluations = evaluate(open_space(out), tests, recipe["hparams"].get("csls_k", 10), csls_vocab,
+                                  batch_size, device, progress or no_progress)
     return result

@@ -9,6 +9,7 @@ dictionary on it.
 from __future__ import annotations
 
 import dataclasses
+import gc
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -228,8 +229,10 @@ def align_spaces(spaces: Sequence[str | Path | Space], out: str | Path, *, pivot
     sha = write_space(out, blocks, merged_provenance(opened) + [step], force=force,
                       extra={"name": name, "method": method, "recipe": recipe})
     result = AlignResult(Path(out), sha, order, method, name, record_params, inputs, pairs, fit=fit)
-    del problem, fitted, blocks, opened, table  # inputs and words: only the written matrices are evaluated
-    result.evaluations = evaluate(matrices, tests, csls_k, csls_vocab, batch_size, device, progress or no_progress)
+    del problem, fitted, matrices, blocks, opened, table  # the space as written is evaluated, from its file
+    gc.collect()  # the matrices may sit in reference cycles: free them before torch is loaded, not after
+    result.evaluations = evaluate(open_space(out), tests, csls_k, csls_vocab, batch_size, device,
+                                  progress or no_progress)
     return result
 
 
@@ -244,26 +247,35 @@ def default_name(method: str, sources: Sequence[str], rounds: int, spaces: Seque
     return f"{name}-refine" if rounds else name
 
 
-def evaluate(matrices: dict[str, np.ndarray], tests: Sequence[IndexPairs], csls_k: int, csls_vocab: int | None,
+def evaluate(space: Space, tests: Sequence[IndexPairs], csls_k: int, csls_vocab: int | None,
              batch_size: int | None, device: str, progress: Progress) -> list[Evaluation]:
-    """Word-translation P@k of every test dictionary on the aligned matrices: each language normalised once, in
-    place (``matrices`` are not used after this), the CSLS penalty of a language pair computed once for all its
-    dictionaries."""
+    """Word-translation P@k of every test dictionary on ``space``: a language is read when a test first needs it
+    and dropped after the last one (two languages in memory for the usual tests onto a pivot), and the CSLS
+    penalty of a language pair is computed once for all its dictionaries."""
     dev = pick_device(device)
     units: dict[str, Any] = {}
     pairs: dict[tuple[str, str], SpacePair] = {}
     found = []
-    for test in tests:
+    for i, test in enumerate(tests):
         for lang in (test.src_lang, test.tgt_lang):
             if lang not in units:
-                units[lang] = unit_rows(matrices[lang][:csls_vocab], dev, in_place=True)  # written already
+                units[lang] = unit_rows(first_rows(space, lang, csls_vocab), dev, in_place=True)
         key = (test.src_lang, test.tgt_lang)
         if key not in pairs:
             pairs[key] = SpacePair.of_units(units[test.src_lang], units[test.tgt_lang], csls_k)
         with progress(f"{test.src_lang}-{test.tgt_lang} word translation", len(units[test.tgt_lang])) as advance:
             scores = translation_scores(pairs[key], test, batch_size=batch_size, advance=advance)
         found.append(Evaluation(test.source, file_sha256(test.source), test.src_lang, test.tgt_lang, scores))
+        later = {lang for t in tests[i + 1:] for lang in (t.src_lang, t.tgt_lang)}
+        pairs = {k: v for k, v in pairs.items() if later.issuperset(k)}
+        units = {lang: rows for lang, rows in units.items() if lang in later}
     return found
+
+
+def first_rows(space: Space, lang: str, vocab: int | None) -> np.ndarray:
+    """The first ``vocab`` rows of a language (all: None), a float32 array of its own."""
+    rows = space.read_lang(lang)
+    return rows if vocab is None or vocab >= len(rows) else rows[:vocab].copy()
 
 
 def pivot_first(table: dict[str, Space], pivot: str, dicts: Sequence[str | Path], needs_dict: bool = True) -> list[str]:

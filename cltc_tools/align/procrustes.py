@@ -9,6 +9,7 @@ import numpy as np
 from cltc_tools.align.problem import Fitted, Problem
 from cltc_tools.registry import options_table
 
+MAP_ROWS = 4096  # rows mapped at a time
 DEFAULTS: dict[str, Any] = {"sv_threshold": None}
 # Appendix A: SVD with the singular values above 1 kept; Smith et al.'s code learns on unit-length vectors.
 PAPER: dict[str, Any] = {"sv_threshold": 1.0, "normalize": ["unit"]}
@@ -50,6 +51,15 @@ def reduced_procrustes(X: np.ndarray, Y: np.ndarray, threshold: float | None) ->
     return U[:, :kept] @ Vt[:kept], kept
 
 
+def mapped(X: np.ndarray, W: np.ndarray, block: int = MAP_ROWS) -> np.ndarray:
+    """X W computed in W's precision and returned in float32, ``block`` rows at a time (no copy of X in float64;
+    the same bytes as the product of the whole matrix)."""
+    out = np.empty((len(X), W.shape[1]), dtype=np.float32)
+    for start in range(0, len(X), block):
+        out[start:start + block] = X[start:start + block] @ W
+    return out
+
+
 def fit_procrustes(problem: Problem, params: dict[str, Any]) -> Fitted:
     """Every non-pivot language mapped onto the pivot by its own (reduced) Procrustes map; the pivot unchanged."""
     matrices = dict(problem.matrices)
@@ -58,6 +68,6 @@ def fit_procrustes(problem: Problem, params: dict[str, Any]) -> Fitted:
     for lang in problem.others:
         src, tgt = problem.pairs(lang)
         W, kept = reduced_procrustes(matrices[lang][src], pivot[tgt], params["sv_threshold"])
-        matrices[lang] = (matrices[lang] @ W).astype(np.float32)
+        matrices[lang] = mapped(matrices[lang], W)
         fit[lang] = {"pairs": int(len(src)), "kept_dims": kept}
     return Fitted(matrices, fit)

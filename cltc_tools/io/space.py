@@ -19,7 +19,7 @@ from cltc_tools.io.atomic import atomic_dir, fsync_file
 from cltc_tools.io.names import check_lang
 
 FORMAT = "cltc-space/1"
-BLOCK_ROWS = 65536  # rows per block when a matrix is written or hashed
+BLOCK_ROWS = 4096  # rows per block when a matrix is written or hashed (a few MB: no copy of a whole language)
 READ_ROWS = 8192  # rows per block when a matrix is checked for NaN and Inf
 
 
@@ -274,9 +274,8 @@ def _write_vectors(path: Path, blocks: Sequence[LangBlock], n: int, dim: int, di
             for start in range(0, len(block.words), BLOCK_ROWS):
                 rows = np.ascontiguousarray(block.vectors[start:start + BLOCK_ROWS], dtype="<f4")
                 _check_finite(rows, block.lang, start, block.words, target)
-                data = rows.tobytes()
-                handle.write(data)
-                digest.update(data)
+                handle.write(rows)
+                digest.update(rows)
     fsync_file(path)
 
 
@@ -326,7 +325,7 @@ def content_sha256(space: Space) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     for start in range(0, len(space), BLOCK_ROWS):
-        digest.update(np.ascontiguousarray(space.vectors[start:start + BLOCK_ROWS], dtype=np.float32).tobytes())
+        digest.update(np.ascontiguousarray(space.vectors[start:start + BLOCK_ROWS], dtype=np.float32))
     return digest.hexdigest()
 
 
@@ -373,8 +372,8 @@ def block_sha256(block: LangBlock) -> str:
     for word in block.words:
         digest.update(f"{block.lang}\t{word}\n".encode())
     vectors = block.vectors
-    for start in range(0, len(vectors), 65536):
-        digest.update(np.ascontiguousarray(vectors[start:start + 65536], dtype=np.float32).tobytes())
+    for start in range(0, len(vectors), BLOCK_ROWS):
+        digest.update(np.ascontiguousarray(vectors[start:start + BLOCK_ROWS], dtype=np.float32))
     return digest.hexdigest()
 
 
