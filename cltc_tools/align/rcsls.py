@@ -23,6 +23,7 @@ from cltc_tools.align.multistep import OPTIONS as MULTISTEP_OPTIONS
 from cltc_tools.align.multistep import fit_multistep
 from cltc_tools.align.problem import Fitted, Problem
 from cltc_tools.align.procrustes import procrustes
+from cltc_tools.align.translation import k_largest
 from cltc_tools.errors import InputError
 from cltc_tools.registry import deferred_import, options_table
 
@@ -45,7 +46,7 @@ OPTIONS = MULTISTEP_OPTIONS + options_table("""
     rcsls_k          int   K                    neighbours in the loss [10].
     rcsls_constraint str   spectral|orthogonal  projection after each step [spectral].
 """)
-CHUNK = 2048
+CHUNK = 512  # query rows per block: a [512, vocabulary] block of similarities at a time
 
 
 def unit_rows(X: torch.Tensor) -> torch.Tensor:
@@ -59,10 +60,13 @@ def neighbourhood(queries: torch.Tensor, keys: torch.Tensor, values: torch.Tenso
     translations) is searched once."""
     distinct, inverse = torch.unique(queries, dim=0, return_inverse=True)
     means, sims = [], []
+    buffer = torch.empty(min(CHUNK, len(distinct)) * len(keys), dtype=keys.dtype)  # reused: no page faults per block
     for start in range(0, len(distinct), CHUNK):
-        top = (distinct[start:start + CHUNK] @ keys.T).topk(k, dim=1)
-        means.append(values[top.indices].mean(dim=1))
-        sims.append(top.values.mean(dim=1))
+        rows = distinct[start:start + CHUNK]
+        scores = torch.mm(rows, keys.T, out=buffer[: len(rows) * len(keys)].view(len(rows), len(keys)))
+        top, where = k_largest(scores, min(k, len(keys)))
+        means.append(values[where].mean(dim=1))
+        sims.append(top.mean(dim=1))
     return torch.cat(means)[inverse], torch.cat(sims)[inverse]
 
 
