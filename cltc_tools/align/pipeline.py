@@ -9,7 +9,6 @@ dictionary on it.
 from __future__ import annotations
 
 import dataclasses
-import gc
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -230,7 +229,6 @@ def align_spaces(spaces: Sequence[str | Path | Space], out: str | Path, *, pivot
                       extra={"name": name, "method": method, "recipe": recipe})
     result = AlignResult(Path(out), sha, order, method, name, record_params, inputs, pairs, fit=fit)
     del problem, fitted, matrices, blocks, opened, table  # the space as written is evaluated, from its file
-    gc.collect()  # the matrices may sit in reference cycles: free them before torch is loaded, not after
     result.evaluations = evaluate(open_space(out), tests, csls_k, csls_vocab, batch_size, device,
                                   progress or no_progress)
     return result
