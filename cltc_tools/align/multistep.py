@@ -94,7 +94,7 @@ def check_params(params: dict[str, Any]) -> None:
 
 def fit_multistep(problem: Problem, params: dict[str, Any]) -> Fitted:
     """The framework for every language at once: each language by its own pair's map, the pivot by the mean of the
-    pairs' pivot transforms."""
+    pairs' pivot transforms. The maps need only the dictionary rows; the languages are then mapped one at a time."""
     check_params(params)
     pivot = problem.matrices[problem.pivot]
     maps = {}
@@ -103,7 +103,10 @@ def fit_multistep(problem: Problem, params: dict[str, Any]) -> Fitted:
         maps[lang] = multistep_maps(problem.matrices[lang][src], pivot[tgt], params)
     T = np.mean([Mz for _, Mz in maps.values()], axis=0)
     # the maps are fitted in float64 and applied in float32 (as VecMap does): no float64 copy of a language
-    matrices = {problem.pivot: pivot @ T.astype(np.float32)}
-    matrices.update({lang: problem.matrices[lang] @ Mx.astype(np.float32) for lang, (Mx, _) in maps.items()})
+    matrices = problem.new_matrices()
+    matrices[problem.pivot] = pivot @ T.astype(np.float32)
+    del pivot
+    for lang, (Mx, _) in maps.items():
+        matrices[lang] = problem.matrices[lang] @ Mx.astype(np.float32)
     fit = {lang: {"pairs": int(len(problem.pairs(lang)[0]))} for lang in problem.others}
-    return Fitted({lang: matrices[lang] for lang in problem.order}, fit)
+    return Fitted(matrices, fit)

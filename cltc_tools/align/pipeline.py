@@ -9,6 +9,7 @@ dictionary on it.
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ import numpy as np
 from cltc_tools.align.constraints import parse_spec
 from cltc_tools.align.dictionary import IDENTICAL, IndexPairs, concat, identical_pairs, index_pairs, require_usable
 from cltc_tools.align.normalize import normalize, parse_steps
-from cltc_tools.align.problem import Problem, Rows, no_progress
+from cltc_tools.align.problem import Fitted, Problem, Rows, SpilledMatrices, no_progress, stored
 from cltc_tools.align.recipe import make_recipe
 from cltc_tools.align.refine import REFINE_METHODS, refine_fitted
 from cltc_tools.align.registry import METHODS
@@ -206,32 +207,48 @@ def align_spaces(spaces: Sequence[str | Path | Space], out: str | Path, *, pivot
     inputs = ([space_sha256(s) for s in opened]
               + [file_sha256(parse_dictionary_spec(d)[0]) for d in sources if d != IDENTICAL]
               + constraint_inputs(params))
-    problem = Problem(pivot, order, {lang: normalize(table[lang].read_lang(lang), params["normalize"])
-                                     for lang in order},
-                      {lang: table[lang].words(lang) for lang in order}, rows, seed,
-                      device, progress or no_progress)
-    fitted = spec.fit(problem, params)
-    matrices, fit = fitted.matrices, {"method": fitted.fit}
-    if params["refine"]:
-        fitted, fit["refine"] = refine_fitted(problem, spec.fit, params, fitted, csls_k, batch_size,
-                                              judge=IDENTICAL not in map(str, dicts))
-        matrices = fitted.matrices
-    record_params: dict[str, Any] = {"pivot": pivot, "preset": preset, "dicts": sources,
-                                     "pairs": {lang: len(src_rows) for lang, (src_rows, _) in rows.items()},
-                                     **({"identical_max": identical_max} if IDENTICAL in sources else {}),
-                                     **params, "seed": seed}
-    name = name or default_name(method, sources, params["refine"], opened)
-    step = make_record("space", TOOL, langs=order, method=method, name=name, params=record_params, inputs=inputs,
-                       fit=fit)
-    blocks = [LangBlock(lang, problem.words[lang], matrices[lang]) for lang in order]
-    recipe = make_recipe(blocks[0], method, params, {"identical_max": identical_max, "csls_k": csls_k, "seed": seed})
-    sha = write_space(out, blocks, merged_provenance(opened) + [step], force=force,
-                      extra={"name": name, "method": method, "recipe": recipe})
+    with tempfile.TemporaryDirectory(prefix="cltc-align-") as spill:  # the fits' matrices, one file per language
+        problem = Problem(pivot, order, normalized(table, order, params["normalize"], Path(spill)),
+                          {lang: table[lang].words(lang) for lang in order}, rows, seed,
+                          device, progress or no_progress, spill=Path(spill))
+        fitted, fit = fit_problem(problem, method, params, csls_k, batch_size, judge=IDENTICAL not in sources)
+        record_params: dict[str, Any] = {"pivot": pivot, "preset": preset, "dicts": sources,
+                                         "pairs": {lang: len(src_rows) for lang, (src_rows, _) in rows.items()},
+                                         **({"identical_max": identical_max} if IDENTICAL in sources else {}),
+                                         **params, "seed": seed}
+        name = name or default_name(method, sources, params["refine"], opened)
+        step = make_record("space", TOOL, langs=order, method=method, name=name, params=record_params,
+                           inputs=inputs, fit=fit)
+        blocks = [LangBlock(lang, problem.words[lang], stored(fitted.matrices, lang)) for lang in order]
+        recipe = make_recipe(blocks[0], method, params,
+                             {"identical_max": identical_max, "csls_k": csls_k, "seed": seed})
+        sha = write_space(out, blocks, merged_provenance(opened) + [step], force=force,
+                          extra={"name": name, "method": method, "recipe": recipe})
+        del problem, fitted, blocks
     result = AlignResult(Path(out), sha, order, method, name, record_params, inputs, pairs, fit=fit)
-    del problem, fitted, matrices, blocks, opened, table  # the space as written is evaluated, from its file
+    del opened, table  # the space as written is evaluated, from its file
     result.evaluations = evaluate(open_space(out), tests, csls_k, csls_vocab, batch_size, device,
                                   progress or no_progress)
     return result
+
+
+def fit_problem(problem: Problem, method: str, params: dict[str, Any], csls_k: int, batch_size: int | None,
+                judge: bool) -> tuple[Fitted, dict[str, Any]]:
+    """The method's fit, then ``params["refine"]`` rounds of refinement; and what each found."""
+    spec = METHODS.get(method)
+    fitted = spec.fit(problem, params)
+    fit = {"method": fitted.fit}
+    if params["refine"]:
+        fitted, fit["refine"] = refine_fitted(problem, spec.fit, params, fitted, csls_k, batch_size, judge=judge)
+    return fitted, fit
+
+
+def normalized(table: dict[str, Space], order: Sequence[str], steps: Sequence[str], spill: Path) -> SpilledMatrices:
+    """Every language's matrix, normalised, in ``spill``: read and normalised one language at a time."""
+    matrices = SpilledMatrices(spill)
+    for lang in order:
+        matrices[lang] = normalize(table[lang].read_lang(lang), steps)
+    return matrices
 
 
 def default_name(method: str, sources: Sequence[str], rounds: int, spaces: Sequence[Space] = ()) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from cltc_tools.align.problem import Fitted, Problem
+from cltc_tools.align.problem import Fitted, Problem, carry
 from cltc_tools.registry import options_table
 
 MAP_ROWS = 4096  # rows mapped at a time
@@ -51,6 +51,14 @@ def reduced_procrustes(X: np.ndarray, Y: np.ndarray, threshold: float | None) ->
     return U[:, :kept] @ Vt[:kept], kept
 
 
+def gathered(X: np.ndarray, rows: np.ndarray, block: int = MAP_ROWS) -> np.ndarray:
+    """X[rows] in float64, gathered ``block`` rows at a time (no float32 copy of the pairs on the way)."""
+    out = np.empty((len(rows), X.shape[1]), dtype=np.float64)
+    for start in range(0, len(rows), block):
+        out[start:start + block] = X[rows[start:start + block]]
+    return out
+
+
 def mapped(X: np.ndarray, W: np.ndarray, block: int = MAP_ROWS) -> np.ndarray:
     """X W computed in W's precision and returned in float32, ``block`` rows at a time (no copy of X in float64;
     the same bytes as the product of the whole matrix)."""
@@ -61,13 +69,17 @@ def mapped(X: np.ndarray, W: np.ndarray, block: int = MAP_ROWS) -> np.ndarray:
 
 
 def fit_procrustes(problem: Problem, params: dict[str, Any]) -> Fitted:
-    """Every non-pivot language mapped onto the pivot by its own (reduced) Procrustes map; the pivot unchanged."""
-    matrices = dict(problem.matrices)
+    """Every non-pivot language mapped onto the pivot by its own (reduced) Procrustes map; the pivot unchanged.
+    One language at a time: its matrix is read, mapped, stored and dropped before the next."""
+    matrices = problem.new_matrices()
+    carry(matrices, problem.matrices, problem.pivot)
     fit: dict[str, Any] = {}
     pivot = problem.matrices[problem.pivot]
     for lang in problem.others:
         src, tgt = problem.pairs(lang)
-        W, kept = reduced_procrustes(matrices[lang][src], pivot[tgt], params["sv_threshold"])
-        matrices[lang] = mapped(matrices[lang], W)
+        X = problem.matrices[lang]
+        W, kept = reduced_procrustes(gathered(X, src), gathered(pivot, tgt), params["sv_threshold"])
+        matrices[lang] = mapped(X, W)
+        del X
         fit[lang] = {"pairs": int(len(src)), "kept_dims": kept}
     return Fitted(matrices, fit)

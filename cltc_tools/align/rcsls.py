@@ -46,7 +46,7 @@ OPTIONS = MULTISTEP_OPTIONS + options_table("""
     rcsls_k          int   K                    neighbours in the loss [10].
     rcsls_constraint str   spectral|orthogonal  projection after each step [spectral].
 """)
-CHUNK = 512  # query rows per block: a [512, vocabulary] block of similarities at a time
+CHUNK = 256  # query rows per block: a [256, vocabulary] block of similarities at a time
 
 
 def unit_rows(X: torch.Tensor) -> torch.Tensor:
@@ -118,13 +118,15 @@ def check_params(params: dict[str, Any]) -> None:
 
 
 def fit_rcsls(problem: Problem, params: dict[str, Any]) -> Fitted:
-    """Every non-pivot language mapped onto the pivot by RCSLS; the pivot as the initialisation left it."""
+    """Every non-pivot language mapped onto the pivot by RCSLS, one at a time; the pivot as the initialisation
+    left it."""
     check_params(params)
     start = fit_multistep(problem, params).matrices if params["rcsls_init"] == "multistep" else problem.matrices
     torch.manual_seed(problem.seed)
     pivot = unit_rows(torch.from_numpy(np.ascontiguousarray(start[problem.pivot], dtype=np.float32)))
     ZN = pivot[:params["rcsls_negatives"]]
-    matrices, fit = {problem.pivot: pivot.numpy()}, {}
+    matrices, fit = problem.new_matrices(), {}
+    matrices[problem.pivot] = pivot.numpy()
     for lang in problem.others:
         X = unit_rows(torch.from_numpy(np.ascontiguousarray(start[lang], dtype=np.float32)))
         src, tgt = (torch.from_numpy(rows) for rows in problem.pairs(lang))
@@ -133,6 +135,15 @@ def fit_rcsls(problem: Problem, params: dict[str, Any]) -> Fitted:
               else torch.from_numpy(procrustes(A.numpy(), B.numpy()).astype(np.float32)))
         with problem.progress(f"rcsls {lang}-{problem.pivot}", int(params["rcsls_steps"])):
             W, history = rcsls(A, B, X[:params["rcsls_negatives"]], ZN, W0, params)
-        matrices[lang] = (X @ W).numpy()
-        fit[lang] = {"pairs": int(len(A)), "loss": [round(x, 6) for x in history]}
-    return Fitted({lang: matrices[lang] for lang in problem.order}, fit)
+        del A, B
+        matrices[lang] = mapped_in_place(X, W).numpy()
+        del X
+        fit[lang] = {"pairs": int(len(src)), "loss": [round(x, 6) for x in history]}
+    return Fitted(matrices, fit)
+
+
+def mapped_in_place(X: torch.Tensor, W: torch.Tensor, block: int = 4096) -> torch.Tensor:
+    """X W written over X, ``block`` rows at a time (the same values as ``X @ W``, without a second matrix)."""
+    for begin in range(0, len(X), block):
+        X[begin:begin + block] = X[begin:begin + block] @ W
+    return X

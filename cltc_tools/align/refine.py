@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from cltc_tools.align.problem import Fitted, Problem, Progress, Rows, no_progress
+from cltc_tools.align.problem import Fitted, Problem, Progress, Rows, head, no_progress
 from cltc_tools.align.procrustes import procrustes
 from cltc_tools.align.translation import (
     cosine_tiles,
@@ -229,8 +229,9 @@ def induce(problem: Problem, fitted: Fitted, params: dict[str, Any], k: int, bat
            ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per non-pivot language, the CSLS neighbours both ways among the first ``refine_vocab`` words."""
     vocab = int(params["refine_vocab"])
-    return {lang: csls_neighbours(fitted.matrices[lang][:vocab], fitted.matrices[problem.pivot][:vocab], k,
-                                  problem.device, batch_size) for lang in problem.others}
+    pivot = head(fitted.matrices, problem.pivot, vocab)
+    return {lang: csls_neighbours(head(fitted.matrices, lang, vocab), pivot, k, problem.device, batch_size)
+            for lang in problem.others}
 
 
 def induced_rows(gold: Rows, neighbours: dict[str, tuple[np.ndarray, np.ndarray]]) -> Rows:

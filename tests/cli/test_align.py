@@ -268,3 +268,16 @@ def test_identity_keeps_the_name_of_a_named_space(data):
                                  "--out", str(data / "out")])
     assert result.exit_code == 0, result.stderr
     assert records(result)[0]["name"] == "biskip"
+
+
+@pytest.mark.parametrize("method", ["procrustes", "rcsls"])
+def test_the_matrices_spilled_during_a_fit_are_removed(data, monkeypatch, method):
+    spill = data / "tmp"
+    spill.mkdir()
+    monkeypatch.setenv("TMPDIR", str(spill))
+    monkeypatch.setattr("tempfile.tempdir", None)  # read TMPDIR again
+    out = data / "aligned"
+    result = align(data, "--space", str(data / "de"), "--space", str(data / "en"), "--method", method,
+                   "--refine", "1", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert open_space(out).langs and not list(spill.iterdir())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -16,7 +18,7 @@ from cltc_tools.align.multistep import (
     reweighting,
     whitening,
 )
-from cltc_tools.align.problem import Problem
+from cltc_tools.align.problem import Problem, SpilledMatrices, carry, head
 from cltc_tools.align.rcsls import DEFAULTS as RCSLS
 from cltc_tools.align.rcsls import PRESETS, fit_rcsls, rcsls, rcsls_loss_and_grad, unit_rows
 from cltc_tools.align.translation import word_translation
@@ -158,3 +160,40 @@ def test_self_learning_keeps_the_gold_pairs_and_lifts_a_small_seed():
     assert info["method"] == "self-learning" and len(info["pairs"]["de"]) == 2 and info["pairs"]["de"][0] > 40
     src, tgt = with_seed((seed, seed), (np.array([0, 7, 41]), np.array([1, 7, 41])))
     assert src.tolist() == [*range(40), 0, 41] and tgt.tolist() == [*range(40), 1, 41]  # gold first, then new
+
+
+def spilled(matrices: dict[str, np.ndarray], folder) -> SpilledMatrices:
+    out = SpilledMatrices(folder)
+    for lang, matrix in matrices.items():
+        out[lang] = matrix
+    return out
+
+
+def test_spilled_matrices_read_back_what_was_stored_and_vanish_with_the_object(tmp_path):
+    X, Z, _ = world()
+    store = spilled({"en": Z, "de": X}, tmp_path)
+    assert list(store) == ["en", "de"] and np.array_equal(store["de"], X) and store["de"].dtype == np.float32
+    assert np.array_equal(head(store, "en", 7), Z[:7]) and np.array_equal(store.on_disk("de")[5:9], X[5:9])
+    other = SpilledMatrices(tmp_path)
+    carry(other, store, "en")  # shared, and replacing it in one store leaves the other as it was
+    store["en"] = Z * 2
+    assert np.array_equal(other["en"], Z) and np.array_equal(store["en"], Z * 2)
+    with pytest.raises(KeyError):
+        store["fr"]
+    folders = {store.folder, other.folder}
+    del store, other
+    assert not any(folder.exists() for folder in folders)
+
+
+@pytest.mark.parametrize("method", ["procrustes", "multistep", "rcsls"])
+def test_a_fit_spilled_to_disk_gives_the_same_bytes_as_in_memory(tmp_path, method):
+    from cltc_tools.align.registry import METHODS
+
+    X, Z = hub_world()
+    params = METHODS.get(method).hparams(None, {})
+    in_memory = METHODS.get(method).fit(problem(X, Z), params).matrices
+    on_disk = problem(X, Z)
+    on_disk = dataclasses.replace(on_disk, matrices=spilled(dict(on_disk.matrices), tmp_path), spill=tmp_path)
+    fitted = METHODS.get(method).fit(on_disk, params).matrices
+    assert isinstance(fitted, SpilledMatrices) and list(fitted) == list(in_memory) == ["en", "de"]
+    assert all(np.array_equal(fitted[lang], in_memory[lang]) for lang in in_memory)
