@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -36,9 +37,10 @@ def test_fused_bigru_matches_packed_nn_gru():
         assert torch.allclose(g_got, g_expected, atol=1e-12)
 
 
-def test_shared_token_convolutions_match_conv1d_over_embeddings():
+@pytest.mark.parametrize("freeze", [False, True])
+def test_shared_token_convolutions_match_conv1d_over_embeddings(freeze):
     torch.manual_seed(0)
-    emb = nn.Embedding.from_pretrained(torch.randn(50, 8, dtype=torch.float64), freeze=False, padding_idx=0,
+    emb = nn.Embedding.from_pretrained(torch.randn(50, 8, dtype=torch.float64), freeze=freeze, padding_idx=0,
                                        sparse=True)
     convs = [nn.Conv1d(8, 4, k).double() for k in (3, 4, 5)]
     ids = torch.randint(1, 50, (6, 11))
@@ -49,6 +51,6 @@ def test_shared_token_convolutions_match_conv1d_over_embeddings():
     for g, e in zip(got, expected):
         assert g.shape == e.shape and torch.allclose(g, e, atol=1e-12)
     weights = [torch.randn_like(e) for e in expected]
-    params = [emb.weight, *(p for conv in convs for p in conv.parameters())]
+    params = [*([] if freeze else [emb.weight]), *(p for conv in convs for p in conv.parameters())]
     for g_got, g_expected in zip(_grads(got, weights, params), _grads(expected, weights, params)):
         assert torch.allclose(g_got, g_expected, atol=1e-12)

@@ -50,7 +50,8 @@ class SharedTokenConvolution(torch.autograd.Function):
             offset += k
         d_words_out = grads[0].new_zeros(words.shape[0], weight.shape[0])
         d_words_out.index_add_(0, inverse.reshape(-1), d_position.view(batch * length, -1))
-        return d_words_out @ weight, d_words_out.t() @ words, None, None
+        d_words = d_words_out @ weight if ctx.needs_input_grad[0] else None  # frozen vectors: no gradient
+        return d_words, d_words_out.t() @ words, None, None
 
 
 def stacked_kernels(convs: list[torch.nn.Conv1d]) -> torch.Tensor:
