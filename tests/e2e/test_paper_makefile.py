@@ -134,6 +134,21 @@ def test_a_grown_grid_trains_only_the_new_runs(paper):
     assert (out / "report.md").stat().st_mtime_ns > report  # the report now averages over three seeds
 
 
+def test_a_grid_under_the_paper_protocol_samples_once_and_resumes_without_retraining(paper):
+    data, out, _ = paper
+    paper_grid = [*GRID[:-1], "PROTOCOL=paper", "SEEDS=1"]
+    first = make_paper(data, out / "p", *paper_grid)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert (out / "p/data/paper/sib200.jsonl").is_file()  # the sample's record is kept, not deleted as intermediate
+    before = mtimes(out / "p/runs")
+    grown = make_paper(data, out / "p", *paper_grid[:-1], "SEEDS=1 2")
+    assert grown.returncode == 0, grown.stderr[-3000:]
+    assert "cltc-data sample" not in grown.stdout
+    trained = [line for line in grown.stdout.splitlines() if line.startswith("cltc-train")]
+    assert len(trained) == 2 and all("--seed 2" in line for line in trained)  # the new seed's mono and multi
+    assert {p: t for p, t in mtimes(out / "p/runs").items() if p in before} == before
+
+
 def test_the_paper_protocol_samples_the_training_sets_and_the_default_grid_has_six_spaces(paper):
     data, out, _ = paper
     dry = subprocess.run(["make", "-n", "-C", str(REPO / "examples"), "paper", f"DATA={data}", f"OUT={out}-dry"],
