@@ -33,7 +33,11 @@ language from scratch with the pivot would; cca --cca-space cca, attract-repel a
 Word translation is measured as precision at 1, 5 and 10 with nearest-neighbour (cosine) retrieval and with CSLS
 (Conneau et al. 2018, k=10), under two conventions: test words without vectors ignored (MUSE, VecMap) and counted
 as misses (fastText). The neighbourhood terms are computed blockwise in torch with bounded memory, on the GPU when
---device allows it.""",
+--device allows it.
+.PP
+During the fit every language's matrix is kept in a private folder under TMPDIR (one .npy file per language and
+fit, removed when the command ends), so that the process holds the pivot and one language at a time; TMPDIR needs
+room for about twice the input matrices.""",
     "embed": """Imports word vectors into space directories and exports them again, and trains embeddings from
 text. Import reads the fastText/word2vec text format (.vec; a token may contain spaces, since the last D fields
 of a line are the vector), fastText .bin models (raw vectors: the mean of the word's subword rows) and word2vec
