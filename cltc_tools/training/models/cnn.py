@@ -39,4 +39,5 @@ class MultiFilterCNN(nn.Module):
 
 CNN = paper_arch("cnn", MultiFilterCNN,
                  {"kernels": [3, 4, 5], "filters": 200, "dropout": 0.3, "lr": 1e-3, "batch_size": 64, "patience": 20},
-                 max_len=512, description="MF-CNN: kernels 3/4/5 x 200 filters, max-over-time pooling, dropout 0.3")
+                 max_len=512, changes={"embeddings": "mapped"},  # chosen on dev: models/registry.py
+                 description="MF-CNN: kernels 3/4/5 x 200 filters, max-over-time pooling, dropout 0.3")
