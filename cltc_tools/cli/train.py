@@ -89,7 +89,7 @@ def train(
     max_len: Annotated[Optional[int], typer.Option("--max-len", help="Truncate documents to N tokens.")] = None,
     embeddings: Annotated[Optional[str], typer.Option(
         "--embeddings", metavar="MODE",
-        help=f"How training changes the word vectors: {', '.join(EMBEDDING_MODES)} [frozen; cnn: mapped; paper: tuned].")] = None,
+        help=f"How training changes the word vectors: {', '.join(EMBEDDING_MODES)} [frozen; cnn, gru-att: mapped; paper: tuned].")] = None,
     fine_tune: Annotated[Optional[bool], typer.Option(
         "--fine-tune/--freeze", help="Short for --embeddings tuned / --embeddings frozen.")] = None,
     emb_lr: Annotated[Optional[float], typer.Option(

@@ -68,4 +68,5 @@ class GRUAttention(nn.Module):
 
 GRU_ATT = paper_arch("gru-att", GRUAttention,
                      {"units": 150, "dropout": 0.3, "lr": 1e-3, "batch_size": 64, "patience": 20}, max_len=256,
+                     changes={"embeddings": "mapped"},  # chosen on dev: models/registry.py
                      description="bi-GRU (150 units) with attention, dropout 0.3")
