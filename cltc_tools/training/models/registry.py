@@ -37,8 +37,8 @@ EMBEDDING_MODES = ("tuned", "frozen", "regularized", "mapped")
 # (--preset paper). The default of an architecture is the mode of best dev macro-F1 on SIB-200 under the paper
 # protocol (3 seeds), the mean of mono, multi and zero-shot, each averaged over its languages (benchmarks/RESULTS.md,
 # "Embedding modes"): frozen for FT-MLP (48.9; mapped 44.9, tuned 31.0), mapped for MF-CNN (54.1; frozen 51.5,
-# tuned 49.3; set in cnn.py) and bi-GRU-Att (52.7; frozen 49.7, tuned 41.5; gru_att.py). HAN, not measured, keeps
-# frozen, the mode that keeps the alignment as built.
+# tuned 49.3; set in cnn.py) and bi-GRU-Att (52.7; frozen 49.7, tuned 41.5; gru_att.py), frozen for HAN (52.9;
+# mapped 52.4, tuned 40.6).
 EMBEDDING_DEFAULTS: dict[str, Any] = {"embeddings": "frozen", "emb_lr": None, "emb_reg": 0.0}
 PAPER_EMBEDDINGS: dict[str, Any] = {"embeddings": "tuned", "emb_lr": None, "emb_reg": 0.0}
 
