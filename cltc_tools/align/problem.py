@@ -63,11 +63,14 @@ class SpilledMatrices(MutableMapping[str, np.ndarray]):
         return len(self._shapes)
 
     def link(self, lang: str, source: SpilledMatrices) -> None:
-        """The language's matrix of ``source``, shared (a hard link), not copied."""
+        """The language's matrix of ``source``, shared (a hard link where the file system has them), not read."""
         if lang not in source._shapes:
             raise KeyError(lang)
         self._path(lang).unlink(missing_ok=True)
-        os.link(source._path(lang), self._path(lang))
+        try:
+            os.link(source._path(lang), self._path(lang))
+        except OSError:  # a file system without hard links
+            shutil.copyfile(source._path(lang), self._path(lang))
         self._shapes[lang] = source._shapes[lang]
 
     def head(self, lang: str, n: int) -> np.ndarray:

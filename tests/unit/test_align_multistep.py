@@ -169,7 +169,7 @@ def spilled(matrices: dict[str, np.ndarray], folder) -> SpilledMatrices:
     return out
 
 
-def test_spilled_matrices_read_back_what_was_stored_and_vanish_with_the_object(tmp_path):
+def test_spilled_matrices_read_back_what_was_stored_and_vanish_with_the_object(tmp_path, monkeypatch):
     X, Z, _ = world()
     store = spilled({"en": Z, "de": X}, tmp_path)
     assert list(store) == ["en", "de"] and np.array_equal(store["de"], X) and store["de"].dtype == np.float32
@@ -180,8 +180,12 @@ def test_spilled_matrices_read_back_what_was_stored_and_vanish_with_the_object(t
     assert np.array_equal(other["en"], Z) and np.array_equal(store["en"], Z * 2)
     with pytest.raises(KeyError):
         store["fr"]
-    folders = {store.folder, other.folder}
-    del store, other
+    monkeypatch.setattr("os.link", lambda *args: (_ for _ in ()).throw(OSError("no hard links here")))
+    copied = SpilledMatrices(tmp_path)
+    carry(copied, other, "en")
+    assert np.array_equal(copied["en"], Z)
+    folders = {store.folder, other.folder, copied.folder}
+    del store, other, copied
     assert not any(folder.exists() for folder in folders)
 
 
