@@ -1,6 +1,6 @@
 """What every alignment method receives (``Problem``) and returns (``Fitted``), and where their matrices live.
 
-With a spill folder (``cltc-align`` gives one next to its output) the matrices of a problem and of each fit are
+With a spill folder (``cltc-align`` gives one under ``$TMPDIR``) the matrices of a problem and of each fit are
 ``SpilledMatrices``: one ``.npy`` file per language, read again at every access. A method that handles one language
 at a time (procrustes, multistep, rcsls, the self-learning rounds) then holds one language and the pivot in memory,
 not every language twice; without a folder (tests, the library called directly) they are plain dictionaries.
