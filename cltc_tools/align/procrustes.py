@@ -9,7 +9,8 @@ import numpy as np
 from cltc_tools.align.problem import Fitted, Problem, carry
 from cltc_tools.registry import options_table
 
-MAP_ROWS = 4096  # rows mapped at a time
+MAP_ROWS = 4096  # rows mapped at a time, and pairs per block of a large cross-covariance
+ONE_PRODUCT = 12288  # up to this many pairs X^T Y is one product of the gathered pairs (beyond: blocks of MAP_ROWS)
 DEFAULTS: dict[str, Any] = {"sv_threshold": None}
 # Appendix A: SVD with the singular values above 1 kept; Smith et al.'s code learns on unit-length vectors.
 PAPER: dict[str, Any] = {"sv_threshold": 1.0, "normalize": ["unit"]}
@@ -45,10 +46,27 @@ def reduced_procrustes(X: np.ndarray, Y: np.ndarray, threshold: float | None) ->
     """
     if X.shape != Y.shape or X.ndim != 2:
         raise ValueError(f"procrustes needs two paired [n, d] matrices, got {X.shape} and {Y.shape}")
-    M = np.asarray(X, dtype=np.float64).T @ np.asarray(Y, dtype=np.float64)
+    return reduced_map(np.asarray(X, dtype=np.float64).T @ np.asarray(Y, dtype=np.float64), threshold)
+
+
+def reduced_map(M: np.ndarray, threshold: float | None) -> tuple[np.ndarray, int]:
+    """W = U_k V_k^T and k from the cross-covariance M = X^T Y (see ``reduced_procrustes``)."""
     U, S, Vt = np.linalg.svd(M)
     kept = len(S) if threshold is None else max(1, int((S > threshold).sum()))
     return U[:, :kept] @ Vt[:kept], kept
+
+
+def cross_covariance(X: np.ndarray, src: np.ndarray, Y: np.ndarray, tgt: np.ndarray) -> np.ndarray:
+    """X[src]^T Y[tgt] in float64: one product of the gathered pairs when there are at most ``ONE_PRODUCT`` of
+    them, else a sum over blocks of ``MAP_ROWS`` pairs, so that no more than a block of pairs is held in float64
+    (a self-learning round's induced dictionary has tens of thousands of pairs)."""
+    if len(src) <= ONE_PRODUCT:
+        return gathered(X, src).T @ gathered(Y, tgt)
+    M = np.zeros((X.shape[1], Y.shape[1]))
+    for start in range(0, len(src), MAP_ROWS):
+        pairs = slice(start, start + MAP_ROWS)
+        M += X[src[pairs]].astype(np.float64).T @ Y[tgt[pairs]].astype(np.float64)
+    return M
 
 
 def gathered(X: np.ndarray, rows: np.ndarray, block: int = MAP_ROWS) -> np.ndarray:
@@ -78,7 +96,7 @@ def fit_procrustes(problem: Problem, params: dict[str, Any]) -> Fitted:
     for lang in problem.others:
         src, tgt = problem.pairs(lang)
         X = problem.matrices[lang]
-        W, kept = reduced_procrustes(gathered(X, src), gathered(pivot, tgt), params["sv_threshold"])
+        W, kept = reduced_map(cross_covariance(X, src, pivot, tgt), params["sv_threshold"])
         matrices[lang] = mapped(X, W)
         del X
         fit[lang] = {"pairs": int(len(src)), "kept_dims": kept}

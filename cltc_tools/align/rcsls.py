@@ -14,6 +14,7 @@ orthogonal Procrustes (``init procrustes``, Joulin et al.'s setting).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,8 +22,8 @@ import numpy as np
 from cltc_tools.align.multistep import DEFAULTS as MULTISTEP
 from cltc_tools.align.multistep import OPTIONS as MULTISTEP_OPTIONS
 from cltc_tools.align.multistep import fit_multistep
-from cltc_tools.align.problem import Fitted, Problem
-from cltc_tools.align.procrustes import procrustes
+from cltc_tools.align.problem import Fitted, Matrices, Problem, SpilledMatrices
+from cltc_tools.align.procrustes import cross_covariance, reduced_map
 from cltc_tools.align.translation import k_largest
 from cltc_tools.errors import InputError
 from cltc_tools.registry import deferred_import, options_table
@@ -46,38 +47,81 @@ OPTIONS = MULTISTEP_OPTIONS + options_table("""
     rcsls_k          int   K                    neighbours in the loss [10].
     rcsls_constraint str   spectral|orthogonal  projection after each step [spectral].
 """)
-CHUNK = 256  # query rows per block: a [256, vocabulary] block of similarities at a time
+CHUNK = 128  # query rows per block: a [128, vocabulary] block of similarities at a time
 
 
-def unit_rows(X: torch.Tensor) -> torch.Tensor:
-    return X / X.norm(dim=1, keepdim=True).clamp_min(1e-12)
+def unit_rows_(X: torch.Tensor) -> torch.Tensor:
+    """Every row of X scaled to unit length, in place."""
+    return X.div_(X.norm(dim=1, keepdim=True).clamp_min(1e-12))
 
 
-def neighbourhood(queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
-                  k: int) -> tuple[torch.Tensor, torch.Tensor]:
+def owned_rows(matrices: Matrices, lang: str) -> torch.Tensor:
+    """A float32 tensor of a language's rows that the fit may overwrite: the fresh array of a spilled matrix, or a
+    copy of one held in memory."""
+    array = matrices[lang]
+    if not isinstance(matrices, SpilledMatrices) or array.dtype != np.float32 or not array.flags.writeable:
+        array = np.array(array, dtype=np.float32)
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
+def similarity_buffer(queries: int, keys: int, dtype: torch.dtype) -> torch.Tensor:
+    """Room for one block of similarities of ``CHUNK`` query rows (fewer if there are fewer) with ``keys`` rows."""
+    return torch.empty(min(CHUNK, queries) * keys, dtype=dtype)
+
+
+def neighbourhood(queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, k: int,
+                  buffer: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """For each query row, over its k most similar key rows: the mean of their ``values`` rows and the mean
-    similarity (blocks of query rows, so no [n, vocabulary] matrix is kept). A row that repeats (a word with several
-    translations) is searched once."""
-    distinct, inverse = torch.unique(queries, dim=0, return_inverse=True)
-    means, sims = [], []
-    buffer = torch.empty(min(CHUNK, len(distinct)) * len(keys), dtype=keys.dtype)  # reused: no page faults per block
-    for start in range(0, len(distinct), CHUNK):
-        rows = distinct[start:start + CHUNK]
+    similarity. Blocks of ``CHUNK`` query rows in ``buffer``, so no [n, vocabulary] matrix is kept."""
+    if buffer is None:
+        buffer = similarity_buffer(len(queries), len(keys), keys.dtype)
+    means = torch.empty(len(queries), values.shape[1], dtype=values.dtype)
+    sims = torch.empty(len(queries), dtype=keys.dtype)
+    for start in range(0, len(queries), CHUNK):
+        block = slice(start, start + CHUNK)
+        rows = queries[block]
         scores = torch.mm(rows, keys.T, out=buffer[: len(rows) * len(keys)].view(len(rows), len(keys)))
         top, where = k_largest(scores, min(k, len(keys)))
-        means.append(values[where].mean(dim=1))
-        sims.append(top.mean(dim=1))
-    return torch.cat(means)[inverse], torch.cat(sims)[inverse]
+        torch.mean(values[where], dim=1, out=means[block])
+        torch.mean(top, dim=1, out=sims[block])
+    return means, sims
 
 
-def rcsls_loss_and_grad(W: torch.Tensor, A: torch.Tensor, B: torch.Tensor, XN: torch.Tensor, ZN: torch.Tensor,
-                        k: int) -> tuple[float, torch.Tensor]:
-    """The relaxed CSLS loss of the pairs (A, B) under W and its sub-gradient (Joulin et al. 2018, eq. 4)."""
-    AW = A @ W
-    near_z, sim_z = neighbourhood(AW, ZN, ZN, k)  # target rows nearest to each mapped source row
-    near_x, sim_x = neighbourhood(B, XN @ W, XN, k)  # source rows whose image is nearest to each target row
-    loss = (-2 * (AW * B).sum() + sim_z.sum() + sim_x.sum()) / len(A)
-    grad = (-2 * A.T @ B + A.T @ near_z + near_x.T @ B) / len(A)
+@dataclass(frozen=True)
+class PairSums:
+    """Training pairs (a_r, b_r), r = 1..n, as the loss needs them: each distinct source row and each distinct
+    target row once, with how many pairs hold it, and C = sum_r a_r^T b_r. A word with several translations is
+    then searched once, and no [n, d] matrix of pairs is kept."""
+
+    sources: torch.Tensor
+    source_counts: torch.Tensor
+    targets: torch.Tensor
+    target_counts: torch.Tensor
+    cross: torch.Tensor
+    n: int
+
+
+def pair_sums(X: torch.Tensor, src: np.ndarray, Z: torch.Tensor, tgt: np.ndarray) -> PairSums:
+    """The pairs (X[src[r]], Z[tgt[r]]) as ``PairSums``."""
+    s, s_counts = np.unique(src, return_counts=True)
+    t, t_counts = np.unique(tgt, return_counts=True)
+    cross = cross_covariance(X.numpy(), src, Z.numpy(), tgt)
+    return PairSums(X[torch.from_numpy(s)], torch.from_numpy(s_counts).to(X.dtype), Z[torch.from_numpy(t)],
+                    torch.from_numpy(t_counts).to(Z.dtype), torch.from_numpy(cross).to(X.dtype), len(src))
+
+
+def rcsls_loss_and_grad(W: torch.Tensor, pairs: PairSums, XN: torch.Tensor, ZN: torch.Tensor, k: int,
+                        buffer: torch.Tensor | None = None) -> tuple[float, torch.Tensor]:
+    """The relaxed CSLS loss of the pairs under W and its sub-gradient (Joulin et al. 2018, eq. 4).
+
+    sum_r <a_r W, b_r> = <W, C>; the neighbourhood terms depend on one side of a pair only, so they are computed
+    for each distinct row and weighted by its count. The source rows nearest to a target row b under the map are
+    searched as the rows x nearest to b W^T (<x W, b> = <x, b W^T>), so the source vocabulary is never mapped."""
+    near_z, sim_z = neighbourhood(pairs.sources @ W, ZN, ZN, k, buffer)  # targets nearest to each mapped source
+    near_x, sim_x = neighbourhood(pairs.targets @ W.T, XN, XN, k, buffer)  # sources whose image is nearest
+    loss = (-2 * (W * pairs.cross).sum() + pairs.source_counts @ sim_z + pairs.target_counts @ sim_x) / pairs.n
+    grad = (-2 * pairs.cross + pairs.sources.T @ (pairs.source_counts[:, None] * near_z)
+            + (pairs.target_counts[:, None] * near_x).T @ pairs.targets) / pairs.n
     return float(loss), grad
 
 
@@ -88,16 +132,17 @@ def project(W: torch.Tensor, constraint: str) -> torch.Tensor:
     return ((U * s) @ Vt).to(W.dtype)
 
 
-def rcsls(A: torch.Tensor, B: torch.Tensor, XN: torch.Tensor, ZN: torch.Tensor, W: torch.Tensor,
-          params: dict[str, Any]) -> tuple[torch.Tensor, list[float]]:
+def rcsls(pairs: PairSums, XN: torch.Tensor, ZN: torch.Tensor, W: torch.Tensor, params: dict[str, Any]
+          ) -> tuple[torch.Tensor, list[float]]:
     """Full-batch projected sub-gradient descent on the RCSLS loss from W; returns W and the loss of each step."""
     lr, k, constraint = float(params["rcsls_lr"]), int(params["rcsls_k"]), params["rcsls_constraint"]
-    loss, grad = rcsls_loss_and_grad(W, A, B, XN, ZN, k)
+    buffer = similarity_buffer(max(len(pairs.sources), len(pairs.targets)), max(len(XN), len(ZN)), XN.dtype)
+    loss, grad = rcsls_loss_and_grad(W, pairs, XN, ZN, k, buffer)
     history = [loss]
     for _ in range(int(params["rcsls_steps"])):
         while lr >= 1e-4:
             candidate = project(W - lr * grad, constraint)
-            new_loss, new_grad = rcsls_loss_and_grad(candidate, A, B, XN, ZN, k)
+            new_loss, new_grad = rcsls_loss_and_grad(candidate, pairs, XN, ZN, k, buffer)
             if new_loss <= loss:
                 W, loss, grad = candidate, new_loss, new_grad
                 break
@@ -123,19 +168,20 @@ def fit_rcsls(problem: Problem, params: dict[str, Any]) -> Fitted:
     check_params(params)
     start = fit_multistep(problem, params).matrices if params["rcsls_init"] == "multistep" else problem.matrices
     torch.manual_seed(problem.seed)
-    pivot = unit_rows(torch.from_numpy(np.ascontiguousarray(start[problem.pivot], dtype=np.float32)))
+    pivot = unit_rows_(owned_rows(start, problem.pivot))
     ZN = pivot[:params["rcsls_negatives"]]
     matrices, fit = problem.new_matrices(), {}
     matrices[problem.pivot] = pivot.numpy()
     for lang in problem.others:
-        X = unit_rows(torch.from_numpy(np.ascontiguousarray(start[lang], dtype=np.float32)))
-        src, tgt = (torch.from_numpy(rows) for rows in problem.pairs(lang))
-        A, B = X[src], pivot[tgt]
+        X = unit_rows_(owned_rows(start, lang))
+        src, tgt = problem.pairs(lang)
+        pairs = pair_sums(X, src, pivot, tgt)
         W0 = (torch.eye(X.shape[1]) if params["rcsls_init"] == "multistep"
-              else torch.from_numpy(procrustes(A.numpy(), B.numpy()).astype(np.float32)))
+              else torch.from_numpy(reduced_map(cross_covariance(X.numpy(), src, pivot.numpy(), tgt), None)[0]
+                                    .astype(np.float32)))
         with problem.progress(f"rcsls {lang}-{problem.pivot}", int(params["rcsls_steps"])):
-            W, history = rcsls(A, B, X[:params["rcsls_negatives"]], ZN, W0, params)
-        del A, B
+            W, history = rcsls(pairs, X[:params["rcsls_negatives"]], ZN, W0, params)
+        del pairs
         matrices[lang] = mapped_in_place(X, W).numpy()
         del X
         fit[lang] = {"pairs": int(len(src)), "loss": [round(x, 6) for x in history]}

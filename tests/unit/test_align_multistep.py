@@ -20,7 +20,7 @@ from cltc_tools.align.multistep import (
 )
 from cltc_tools.align.problem import Problem, SpilledMatrices, carry, head
 from cltc_tools.align.rcsls import DEFAULTS as RCSLS
-from cltc_tools.align.rcsls import PRESETS, fit_rcsls, rcsls, rcsls_loss_and_grad, unit_rows
+from cltc_tools.align.rcsls import PRESETS, fit_rcsls, neighbourhood, pair_sums, rcsls, rcsls_loss_and_grad, unit_rows_
 from cltc_tools.align.translation import word_translation
 
 
@@ -129,20 +129,46 @@ def test_without_hubs_rcsls_stays_within_a_word_of_procrustes():
 
 def test_rcsls_gradient_matches_finite_differences():
     gen = torch.Generator().manual_seed(0)
-    A, B = unit_rows(torch.randn(30, 5, generator=gen, dtype=torch.float64)), unit_rows(
+    A, B = unit_rows_(torch.randn(30, 5, generator=gen, dtype=torch.float64)), unit_rows_(
         torch.randn(30, 5, generator=gen, dtype=torch.float64))
+    pairs = pair_sums(A, np.arange(30), B, np.arange(30))
     W = torch.eye(5, dtype=torch.float64) + 0.1 * torch.randn(5, 5, generator=gen, dtype=torch.float64)
-    loss, grad = rcsls_loss_and_grad(W, A, B, A, B, 3)
+    loss, grad = rcsls_loss_and_grad(W, pairs, A, B, 3)
     E = torch.zeros(5, 5, dtype=torch.float64)
     E[1, 2] = 1e-6
-    numeric = (rcsls_loss_and_grad(W + E, A, B, A, B, 3)[0] - loss) / 1e-6
+    numeric = (rcsls_loss_and_grad(W + E, pairs, A, B, 3)[0] - loss) / 1e-6
     assert numeric == pytest.approx(float(grad[1, 2]), rel=1e-3, abs=1e-6)
+
+
+def test_rcsls_loss_of_pair_sums_is_the_loss_of_every_pair_with_its_repeats():
+    """Joulin et al.'s eq. 4 written out pair by pair (a word with several translations counts once per pair)."""
+    gen = torch.Generator().manual_seed(1)
+    X, Z = (unit_rows_(torch.randn(40, 6, generator=gen, dtype=torch.float64)) for _ in range(2))
+    src, tgt = np.array([0, 0, 0, 3, 5, 5, 9, 12]), np.array([1, 2, 7, 3, 5, 30, 9, 2])
+    W = torch.eye(6, dtype=torch.float64) + 0.2 * torch.randn(6, 6, generator=gen, dtype=torch.float64)
+    k, terms = 4, []
+    for i, j in zip(src, tgt):
+        aw, b = X[i] @ W, Z[j]
+        terms.append(-2 * aw @ b + (Z @ aw).topk(k).values.mean() + ((X @ W) @ b).topk(k).values.mean())
+    loss, _ = rcsls_loss_and_grad(W, pair_sums(X, src, Z, tgt), X, Z, k)
+    assert loss == pytest.approx(float(torch.stack(terms).mean()), abs=1e-12)
+
+
+def test_rcsls_searches_the_mapped_sources_through_the_transposed_map():
+    """<x W, b> = <x, b W^T>: the target rows' neighbourhoods among the mapped sources, without mapping them."""
+    X, Z, _ = world(noise=0.5)
+    XN, B = unit_rows_(torch.from_numpy(X.copy())), unit_rows_(torch.from_numpy(Z[:200].copy()))
+    W = torch.from_numpy(np.linalg.qr(np.random.default_rng(3).standard_normal((X.shape[1],) * 2))[0].astype(np.float32))
+    means, sims = neighbourhood(B, XN @ W, XN, 5)
+    means_t, sims_t = neighbourhood(B @ W.T, XN, XN, 5)
+    assert torch.allclose(sims, sims_t, atol=1e-5) and torch.allclose(means, means_t, atol=1e-5)
 
 
 def test_rcsls_spectral_projection_keeps_the_map_in_the_unit_ball():
     X, Z, _ = world(noise=0.8)
-    A, B = unit_rows(torch.from_numpy(X[:300])), unit_rows(torch.from_numpy(Z[:300]))
-    W, _ = rcsls(A, B, A, B, torch.eye(X.shape[1]), {**RCSLS, "rcsls_steps": 3, "rcsls_lr": 50.0})
+    A, B = unit_rows_(torch.from_numpy(X[:300].copy())), unit_rows_(torch.from_numpy(Z[:300].copy()))
+    pairs = pair_sums(A, np.arange(300), B, np.arange(300))
+    W, _ = rcsls(pairs, A, B, torch.eye(X.shape[1]), {**RCSLS, "rcsls_steps": 3, "rcsls_lr": 50.0})
     assert float(torch.linalg.matrix_norm(W, ord=2)) <= 1 + 1e-5
 
 

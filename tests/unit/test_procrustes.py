@@ -1,5 +1,7 @@
 """Procrustes, VecMap normalisation steps and dictionary row pairs: properties, not shapes."""
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -21,6 +23,18 @@ def test_procrustes_is_orthogonal():
     W = procrustes(rng.standard_normal((200, 30)), rng.standard_normal((200, 30)))
     assert np.allclose(W @ W.T, np.eye(30), atol=1e-10)
     assert np.allclose(W.T @ W, np.eye(30), atol=1e-10)
+
+
+@pytest.mark.parametrize("pairs", [50, 997])
+def test_cross_covariance_in_blocks_equals_the_product_of_the_gathered_pairs(pairs, monkeypatch):
+    module = importlib.import_module("cltc_tools.align.procrustes")  # the package exports the function
+    monkeypatch.setattr(module, "ONE_PRODUCT", 100)
+    monkeypatch.setattr(module, "MAP_ROWS", 64)
+    rng = np.random.default_rng(4)
+    X, Y = rng.standard_normal((300, 12)).astype(np.float32), rng.standard_normal((200, 12)).astype(np.float32)
+    src, tgt = rng.integers(0, 300, pairs), rng.integers(0, 200, pairs)
+    expected = X[src].astype(np.float64).T @ Y[tgt].astype(np.float64)
+    assert np.allclose(module.cross_covariance(X, src, Y, tgt), expected, rtol=1e-12, atol=1e-10)
 
 
 def test_procrustes_recovers_a_rotation_from_noisy_pairs():
