@@ -7,9 +7,10 @@
 The command runs in the current folder with stdin closed; its output goes to --log (default: discarded). A record
 holds the command, its exit status, the wall time, the CPU time (user + system) of every process it started, the
 largest resident set of one process, the load average (1, 5, 15 min) before and after, and the 1-minute load
-sampled every --every seconds while it ran (min, mean, max). Then ``make -q`` is asked whether the target is up to
-date (the command with ``-q`` added and ``-jN`` left out): its exit status is recorded as ``complete_after``
-(0: nothing left to run). Runs of one grid (the SIB-200 half, then the rest) are read together by --render: the
+sampled every --every seconds while it ran (min, mean, max). Then ``make -q`` is asked whether the grid is complete:
+the command with ``-q`` added and ``-jN`` left out, or --question (a phony goal such as ``paper`` is never up to
+date, so ask for the file it makes: ``--question "make -q -C examples /tmp/grid/report.md ..."``); its exit status
+is recorded as ``complete_after`` (0: nothing left to run). Runs of one grid (the SIB-200 half, then the rest) are read together by --render: the
 total is the sum of their wall times. The output file is never replaced without --force.
 """
 
@@ -19,6 +20,7 @@ import argparse
 import json
 import os
 import resource
+import shlex
 import subprocess
 import sys
 import threading
@@ -39,7 +41,7 @@ def question(argv: list[str]) -> list[str]:
     return [argv[0], "-q"] + [a for a in argv[1:] if not (a.startswith("-j") or a == "--jobs")]
 
 
-def measure(argv: list[str], label: str, every: float, log: Path | None) -> dict:
+def measure(argv: list[str], label: str, every: float, log: Path | None, ask: list[str] | None = None) -> dict:
     """Run ``argv`` once; its times, peak memory and load, then ask make whether it is complete."""
     load_before = [round(x, 2) for x in os.getloadavg()]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -56,7 +58,7 @@ def measure(argv: list[str], label: str, every: float, log: Path | None) -> dict
         if log:
             sink.close()  # type: ignore[union-attr]
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    complete = subprocess.run(question(argv), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+    complete = subprocess.run(ask or question(argv), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL).returncode
     return {"kind": "bench-grid", "label": label, "command": " ".join(argv), "started": started, "status": status,
             "wall_s": round(wall, 1),
@@ -65,7 +67,7 @@ def measure(argv: list[str], label: str, every: float, log: Path | None) -> dict
             "load_after": [round(x, 2) for x in os.getloadavg()],
             "load_during": {"min": round(min(samples), 2), "mean": round(sum(samples) / len(samples), 2),
                             "max": round(max(samples), 2), "every_s": every},
-            "complete_after": complete, "cores": os.cpu_count(),
+            "complete_after": complete, "question": " ".join(ask or question(argv)), "cores": os.cpu_count(),
             "omp_num_threads": os.environ.get("OMP_NUM_THREADS", "unset")}
 
 
@@ -100,12 +102,14 @@ def main() -> int:
     parser.add_argument("--label", default="grid", help="the name of this part of the grid [grid]")
     parser.add_argument("--every", type=float, default=30.0, help="seconds between load samples [30]")
     parser.add_argument("--log", type=Path, help="write the command's output here")
+    parser.add_argument("--question", type=shlex.split, help="the make -q command that says whether it is complete "
+                        "[the command with -q]")
     parser.add_argument("--force", action="store_true", help="replace an existing --out file")
     parser.add_argument("command", nargs="*", help="the make command, after --")
     args = parser.parse_args()
     if not args.render and not args.command:
         parser.error("a command to time is needed (after --)")
-    return record_main("bench_grid", args, render, lambda: [measure(args.command, args.label, args.every, args.log)])
+    return record_main("bench_grid", args, render, lambda: [measure(args.command, args.label, args.every, args.log, args.question)])
 
 
 if __name__ == "__main__":

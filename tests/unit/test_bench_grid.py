@@ -33,6 +33,16 @@ def test_a_make_run_is_timed_and_then_asked_whether_it_is_complete(tmp_path):
     assert f"{round(total) // 60:02d} min {round(total) % 60:02d} s" in rows[-1]
 
 
+def test_a_phony_goal_is_asked_about_through_the_file_it_makes(tmp_path):
+    (tmp_path / "Makefile").write_text(".PHONY: paper\npaper: report\n\t@cat report\nreport:\n\techo done > $@\n")
+    bench("--out", "plain.jsonl", "--", "make", "-C", str(tmp_path), "paper", cwd=tmp_path)
+    bench("--out", "asked.jsonl", "--question", f"make -q -C {tmp_path} report", "--", "make", "-C", str(tmp_path),
+          "paper", cwd=tmp_path)
+    plain, asked = (json.loads((tmp_path / f).read_text()) for f in ("plain.jsonl", "asked.jsonl"))
+    assert plain["complete_after"] == 1  # make -q paper: a phony goal is always out of date
+    assert asked["complete_after"] == 0 and asked["question"] == f"make -q -C {tmp_path} report"
+
+
 def test_an_unfinished_goal_is_recorded_as_incomplete_and_nothing_is_overwritten(tmp_path):
     (tmp_path / "Makefile").write_text("all:\n\tfalse\n")
     done = bench("--out", "r.jsonl", "--", "make", "-C", str(tmp_path), "all", cwd=tmp_path)
