@@ -89,6 +89,18 @@ def test_biskip_and_options_of_other_methods(tmp_path):
     assert foreign.exit_code == 2 and "--mu does not apply to --method biskip" in foreign.stderr
 
 
+def test_biskip_with_one_thread_gives_the_same_bytes_for_the_same_seed(tmp_path):
+    """What the paper grid relies on (examples/Makefile trains BiSkip with --threads 1)."""
+    files = [parallel_file(tmp_path / "de-en.jsonl", "de", n=400)]
+    shas = []
+    for name in ("a", "b"):
+        result = invoke("--method", "biskip", *files, "--out", tmp_path / name, "--dim", "16", "--min-count", "1",
+                        "--epoch", "3", "--threads", "1", "--seed", "7")
+        assert result.exit_code == 0, result.stderr
+        shas.append(records(result.stdout)[0]["sha256"])
+    assert shas[0] == shas[1]
+
+
 def test_sent_align_reads_initial_spaces_from_stdin_records(tmp_path):
     pairs = parallel_file(tmp_path / "de-en.jsonl", "de")
     stream = b""
