@@ -122,8 +122,9 @@ def train(
     verify: Annotated[bool, typer.Option("--verify", help="Recompute each space's content hash and compare it with "
                                          "space.json and the space record (default: sha256 field and size).")]
     = False,
-    resume: Annotated[bool, typer.Option("--resume", help="Keep finished models; continue interrupted runs from "
-                                         "their last epoch snapshot.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Keep finished models (a model of another space "
+                                         "is trained again); continue interrupted runs from their last epoch "
+                                         "snapshot.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every epoch on stderr.")] = False,
     seed: Seed = 0,
     force: Force = False,

@@ -128,11 +128,19 @@ def train_models(space: Space, space_info: dict[str, Any], train: Sequence[Docum
     for langs, out_dir in plan:
         tr = [d for d in train if d.lang in langs]
         dv = [d for d in dev if d.lang in langs]
-        if settings.resume and (out_dir / "config.json").is_file():
+        if settings.resume and finished_on(out_dir, space_info):
             models.append(_finished(out_dir))
             continue
         models.append(fit(space, space_info, tr, dv, settings, out_dir, force, on_epoch))
     return models
+
+
+def finished_on(out_dir: Path, space_info: dict[str, Any]) -> bool:
+    """A finished model in ``out_dir`` trained on this space: --resume keeps it. A model of another space (the space
+    was built again since) is trained again, as a snapshot of another run is not resumed."""
+    if not (out_dir / "config.json").is_file():
+        return False
+    return load_config(out_dir).get("space", {}).get("sha256") == space_info.get("sha256")
 
 
 def _finished(out_dir: Path) -> TrainedModel:

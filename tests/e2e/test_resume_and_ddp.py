@@ -74,6 +74,28 @@ def test_resume_keeps_finished_models(tiny_world, tmp_path):
     assert json.loads(first.stdout)["sha256"] == json.loads(again.stdout)["sha256"]
 
 
+def test_resume_trains_again_a_model_whose_space_was_built_again(tiny_world, tmp_path):
+    """make reruns a target when its space is newer: --resume must not hand on the model of the old space."""
+    import numpy as np
+
+    from cltc_tools.io.space import LangBlock, open_space, write_space
+
+    world = tmp_path / "world"
+    shutil.copytree(tiny_world, world)
+    out = tmp_path / "models"
+    subprocess.run(train_cmd(world, out, "--epochs", "3"), env=env(), capture_output=True, stdin=subprocess.DEVNULL,
+                   check=True)
+    space = open_space(world / "space")
+    blocks = [LangBlock(lang, space.words(lang), np.asarray(space.lang_vectors(lang)) * 1.5) for lang in space.langs]
+    write_space(world / "space", blocks, [], force=True)
+    again = subprocess.run(train_cmd(world, out, "--epochs", "3", "--resume"), env=env(), capture_output=True,
+                           stdin=subprocess.DEVNULL, check=True)
+    config = json.loads((out / "mlp-multi-de+en" / "config.json").read_text())
+    assert config["space"]["sha256"] == open_space(world / "space").sha256
+    assert json.loads(again.stdout)["sha256"] != ""
+    eval_metrics(out / "mlp-multi-de+en", world)  # the checkpoint matches the space: cltc-eval accepts it
+
+
 @pytest.mark.skipif(shutil.which("torchrun", path=str(BIN)) is None, reason="torchrun is installed with torch")
 def test_torchrun_two_processes_on_cpu(tiny_world, tmp_path):
     cmd = [str(BIN / "torchrun"), "--standalone", "--nproc_per_node=2", "-m", "cltc_tools.cli.train",
