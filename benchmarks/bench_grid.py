@@ -77,6 +77,11 @@ def clock(seconds: float) -> str:
     return (f"{hours} h " if hours else "") + f"{rest // 60:02d} min {rest % 60:02d} s"
 
 
+def share(cpu_s: float, wall_s: float) -> str:
+    """CPU seconds per wall second; a dash for a run too short to time (a grid with nothing left to do)."""
+    return f"{cpu_s / wall_s:.2f}" if wall_s >= 0.05 else "-"
+
+
 def render(path: Path) -> str:
     """The table of every record in ``path`` (a file, or a folder of .jsonl files read in name order)."""
     files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
@@ -86,11 +91,11 @@ def render(path: Path) -> str:
     for r in records:
         during = r["load_during"]
         rows.append(f"| {r['label']} | `{r['command']}` | {r['status']} | {clock(r['wall_s'])} | {r['cpu_s']:.0f} s | "
-                    f"{r['cpu_s'] / r['wall_s']:.2f} | {r['load_before'][0]}, {during['min']} / {during['mean']} / "
+                    f"{share(r['cpu_s'], r['wall_s'])} | {r['load_before'][0]}, {during['min']} / {during['mean']} / "
                     f"{during['max']}, {r['load_after'][0]} | {r['complete_after']} |")
     total = sum(r["wall_s"] for r in records)
     rows.append(f"| all | | {max(r['status'] for r in records)} | {clock(total)} | "
-                f"{sum(r['cpu_s'] for r in records):.0f} s | {sum(r['cpu_s'] for r in records) / total:.2f} | | "
+                f"{sum(r['cpu_s'] for r in records):.0f} s | {share(sum(r['cpu_s'] for r in records), total)} | | "
                 f"{records[-1]['complete_after']} |")
     return "\n".join(rows) + "\n"
 

@@ -50,3 +50,14 @@ def test_an_unfinished_goal_is_recorded_as_incomplete_and_nothing_is_overwritten
     assert done.returncode == 0 and record["status"] != 0 and record["complete_after"] != 0
     again = bench("--out", "r.jsonl", "--", "make", "-C", str(tmp_path), "all", cwd=tmp_path)
     assert again.returncode == 2 and "exists" in again.stderr
+
+
+def test_a_call_with_nothing_left_to_run_is_rendered(tmp_path):
+    (tmp_path / "Makefile").write_text("all:\n\t@true\n")
+    bench("--label", "again", "--out", "3.jsonl", "--", "make", "-s", "-C", str(tmp_path), "all", cwd=tmp_path)
+    record = json.loads((tmp_path / "3.jsonl").read_text())
+    record["wall_s"], record["cpu_s"] = 0.0, 0.0  # rounded to a tenth of a second: a grid found complete
+    (tmp_path / "3.jsonl").write_text(json.dumps(record) + "\n")
+    table = bench("--render", str(tmp_path / "3.jsonl"), cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    assert "| again |" in table.stdout and "| - |" in table.stdout
