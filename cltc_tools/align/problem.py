@@ -103,8 +103,9 @@ class RowsOnDisk:
 
 
 def head(matrices: Matrices, lang: str, n: int) -> np.ndarray:
-    """The first ``n`` rows of a language's matrix (read alone when it is spilled to disk)."""
-    return matrices.head(lang, n) if isinstance(matrices, SpilledMatrices) else matrices[lang][:n]
+    """The first ``n`` rows of a language's matrix, an array of its own that the caller may overwrite (read alone
+    when the matrix is spilled to disk)."""
+    return matrices.head(lang, n) if isinstance(matrices, SpilledMatrices) else np.array(matrices[lang][:n])
 
 
 def carry(out: MutableMapping[str, np.ndarray], source: Matrices, lang: str) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from cltc_tools.align.problem import Fitted, Problem, carry
+from cltc_tools.align.problem import Fitted, Problem, SpilledMatrices, carry
 from cltc_tools.registry import options_table
 
 MAP_ROWS = 4096  # rows mapped at a time, and pairs per block of a large cross-covariance
@@ -77,10 +77,12 @@ def gathered(X: np.ndarray, rows: np.ndarray, block: int = MAP_ROWS) -> np.ndarr
     return out
 
 
-def mapped(X: np.ndarray, W: np.ndarray, block: int = MAP_ROWS) -> np.ndarray:
+def mapped(X: np.ndarray, W: np.ndarray, block: int = MAP_ROWS, in_place: bool = False) -> np.ndarray:
     """X W computed in W's precision and returned in float32, ``block`` rows at a time (no copy of X in float64;
-    the same bytes as the product of the whole matrix)."""
-    out = np.empty((len(X), W.shape[1]), dtype=np.float32)
+    the same bytes as the product of the whole matrix); ``in_place``: written over X when it is a float32 matrix
+    of W's width (each block is read before it is overwritten)."""
+    over = in_place and X.dtype == np.float32 and X.shape[1] == W.shape[1] and X.flags.writeable
+    out = X if over else np.empty((len(X), W.shape[1]), dtype=np.float32)
     for start in range(0, len(X), block):
         out[start:start + block] = X[start:start + block] @ W
     return out
@@ -97,7 +99,7 @@ def fit_procrustes(problem: Problem, params: dict[str, Any]) -> Fitted:
         src, tgt = problem.pairs(lang)
         X = problem.matrices[lang]
         W, kept = reduced_map(cross_covariance(X, src, pivot, tgt), params["sv_threshold"])
-        matrices[lang] = mapped(X, W)
+        matrices[lang] = mapped(X, W, in_place=isinstance(problem.matrices, SpilledMatrices))  # X: a fresh read
         del X
         fit[lang] = {"pairs": int(len(src)), "kept_dims": kept}
     return Fitted(matrices, fit)

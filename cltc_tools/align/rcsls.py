@@ -47,7 +47,7 @@ OPTIONS = MULTISTEP_OPTIONS + options_table("""
     rcsls_k          int   K                    neighbours in the loss [10].
     rcsls_constraint str   spectral|orthogonal  projection after each step [spectral].
 """)
-CHUNK = 128  # query rows per block: a [128, vocabulary] block of similarities at a time
+CHUNK = 64  # query rows per block: a [64, vocabulary] block of similarities at a time (the same bytes as 128)
 
 
 def unit_rows_(X: torch.Tensor) -> torch.Tensor:
@@ -118,10 +118,13 @@ def rcsls_loss_and_grad(W: torch.Tensor, pairs: PairSums, XN: torch.Tensor, ZN: 
     for each distinct row and weighted by its count. The source rows nearest to a target row b under the map are
     searched as the rows x nearest to b W^T (<x W, b> = <x, b W^T>), so the source vocabulary is never mapped."""
     near_z, sim_z = neighbourhood(pairs.sources @ W, ZN, ZN, k, buffer)  # targets nearest to each mapped source
+    toward_z = pairs.sources.T @ near_z.mul_(pairs.source_counts[:, None])  # weighted in place: one side at a time
+    del near_z
     near_x, sim_x = neighbourhood(pairs.targets @ W.T, XN, XN, k, buffer)  # sources whose image is nearest
+    toward_x = near_x.mul_(pairs.target_counts[:, None]).T @ pairs.targets
+    del near_x
     loss = (-2 * (W * pairs.cross).sum() + pairs.source_counts @ sim_z + pairs.target_counts @ sim_x) / pairs.n
-    grad = (-2 * pairs.cross + pairs.sources.T @ (pairs.source_counts[:, None] * near_z)
-            + (pairs.target_counts[:, None] * near_x).T @ pairs.targets) / pairs.n
+    grad = (-2 * pairs.cross + toward_z + toward_x) / pairs.n
     return float(loss), grad
 
 

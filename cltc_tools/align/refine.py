@@ -58,7 +58,13 @@ def csls_neighbours(src: np.ndarray, tgt: np.ndarray, k: int = 10, device: str =
     ``CANDIDATES`` nearest rows: their first k give the penalties, and they hold the CSLS-nearest row whenever no
     other row can score more (``csls_argmax``)."""
     dev = pick_device(device)
-    S, T = unit_rows(src, dev), unit_rows(tgt, dev)
+    return csls_neighbours_of_units(unit_rows(src, dev), unit_rows(tgt, dev), k, batch_size)
+
+
+def csls_neighbours_of_units(S: torch.Tensor, T: torch.Tensor, k: int = 10, batch_size: int | None = None
+                             ) -> tuple[np.ndarray, np.ndarray]:
+    """``csls_neighbours`` of rows that are unit vectors already (normalised in place by the caller, so that a
+    15,000-word vocabulary is held once, not also as a normalised copy)."""
     k = min(k, len(S), len(T))
     block = rows_per_block(max(len(S), len(T)), batch_size)
     near_t = nearest_cosines(S, T, min(max(k, CANDIDATES), len(T)), block)  # each source row's nearest targets
@@ -228,9 +234,10 @@ def self_learning(problem: Problem, fit: Callable[[Problem, dict[str, Any]], Fit
 def induce(problem: Problem, fitted: Fitted, params: dict[str, Any], k: int, batch_size: int | None
            ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per non-pivot language, the CSLS neighbours both ways among the first ``refine_vocab`` words."""
-    vocab = int(params["refine_vocab"])
-    pivot = head(fitted.matrices, problem.pivot, vocab)
-    return {lang: csls_neighbours(head(fitted.matrices, lang, vocab), pivot, k, problem.device, batch_size)
+    vocab, dev = int(params["refine_vocab"]), pick_device(problem.device)
+    pivot = unit_rows(head(fitted.matrices, problem.pivot, vocab), dev, in_place=True)  # head: rows of its own
+    return {lang: csls_neighbours_of_units(unit_rows(head(fitted.matrices, lang, vocab), dev, in_place=True), pivot,
+                                           k, batch_size)
             for lang in problem.others}
 
 

@@ -15,7 +15,19 @@ import typer
 from cltc_tools.align.extend import extend_space
 from cltc_tools.align.pipeline import TOOL, AlignResult, align_spaces
 from cltc_tools.align.registry import METHODS, method_options
-from cltc_tools.cli._common import DEVICE_DEFAULT, Debug, Device, Force, Quiet, Seed, Session, cli_errors, make_app, run
+from cltc_tools.cli._common import (
+    DEVICE_DEFAULT,
+    Debug,
+    Device,
+    Force,
+    Quiet,
+    Seed,
+    Session,
+    cli_errors,
+    make_app,
+    return_freed_matrices,
+    run,
+)
 from cltc_tools.errors import InputError, NoInputError
 from cltc_tools.io import records as rec
 from cltc_tools.registry import Option, flag
@@ -169,6 +181,7 @@ def align(
     """The method's options arrive in ``options`` (see ``with_method_options``)."""
     session = Session(TOOL, quiet=quiet, read_stdin=not spaces)
     METHODS.get(method)
+    return_freed_matrices(os.environ)  # languages are read, mapped and dropped one after another
     if threads:
         use_threads(threads)
     inputs = spaces or [rec.require_path(r) for r in session.of_kind("space")]

@@ -118,3 +118,25 @@ def test_thread_defaults_respect_the_user_and_cap_at_four():
     mine = {"OMP_NUM_THREADS": "1"}
     _common.default_threads(mine)
     assert mine["OMP_NUM_THREADS"] == "1" and mine["MKL_NUM_THREADS"] == "1"
+
+
+RETURN_FREED = """
+import sys, numpy as np
+from cltc_tools.cli._common import return_freed_matrices
+def rss():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096 >> 20
+print(return_freed_matrices({}), return_freed_matrices({"MALLOC_MMAP_THRESHOLD_": "65536"}))
+a = np.ones(3 * 2**20); del a  # 24 MB freed: glibc's own threshold would now rise to that size
+before = rss()
+b = np.ones(2 * 2**20); del b  # 16 MB written and freed
+print(rss() - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_a_freed_matrix_leaves_the_resident_memory_of_a_command():
+    """cltc-align reads, maps and drops one language after another: what it frees must not stay resident."""
+    out = subprocess.run([sys.executable, "-c", RETURN_FREED], capture_output=True, text=True, check=True).stdout
+    first, grown = out.splitlines()
+    assert first == "True False"  # set, unless the user chose a threshold
+    assert int(grown) <= 2

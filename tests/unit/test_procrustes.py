@@ -181,3 +181,28 @@ def test_reduction_drops_the_directions_the_pivot_lacks_and_keeps_the_rest_exact
     assert np.abs(mapped[:, 5:]).max() < 1e-9
     assert np.allclose(mapped[:, :5], Y[:, :5], atol=1e-9)
     assert (np.linalg.norm(mapped, axis=1) <= np.linalg.norm(X, axis=1) + 1e-9).all()
+
+
+def test_mapping_in_place_gives_the_same_bytes_and_no_second_matrix():
+    from cltc_tools.align.procrustes import mapped
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((1000, 20)).astype(np.float32)
+    W = random_rotation(20, rng)
+    kept = X.copy()
+    apart = mapped(X, W, block=64)
+    assert X.tobytes() == kept.tobytes()
+    Y = X.copy()
+    over = mapped(Y, W, block=64, in_place=True)
+    assert over is Y and over.tobytes() == apart.tobytes() == (X @ W).astype(np.float32).tobytes()
+    assert mapped(X, W[:, :5], in_place=True).shape == (1000, 5)  # another width: a new matrix, X untouched
+    assert X.tobytes() == kept.tobytes()
+
+
+def test_head_is_an_array_of_its_own():
+    from cltc_tools.align.problem import head
+
+    X = np.arange(12, dtype=np.float32).reshape(6, 2)
+    rows = head({"de": X}, "de", 3)
+    rows *= 0
+    assert X[:3].sum() > 0
