@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from cltc_tools.align.problem import Fitted, Problem
+from cltc_tools.align.procrustes import ONE_PRODUCT, cross_covariance
 from cltc_tools.errors import InputError
 from cltc_tools.registry import options_table
 
@@ -40,20 +41,31 @@ OPTIONS = options_table("""
     dim_reduction int   N            keep the first N shared dimensions, 0 = all [0].
 """)
 DEWHITEN = ("src", "trg", "none")
+PAIR_BLOCK = 512  # pairs per block of the sums over many pairs: 1.2 MB in float64, reused from the heap
 
 
 def whitening(X: np.ndarray) -> np.ndarray:
     """W with (X W)^T (X W) = I: W = (X^T X)^(-1/2) = V diag(1/sqrt(l)) V^T from X^T X = V diag(l) V^T (Artetxe
     2018, step 1; the eigendecomposition of the d x d Gram matrix, in float64, instead of the SVD of X)."""
     X = np.asarray(X, dtype=np.float64)
-    values, V = np.linalg.eigh(X.T @ X)
+    return inverse_sqrt(X.T @ X)
+
+
+def inverse_sqrt(G: np.ndarray) -> np.ndarray:
+    """G^(-1/2) of a symmetric positive definite Gram matrix G = X^T X: the whitening of X."""
+    values, V = np.linalg.eigh(G)
     return (V / np.sqrt(values)) @ V.T
 
 
 def orthogonal_mapping(Xw: np.ndarray, Zw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Wx, s, Wz with Xw^T Zw = Wx diag(s) Wz^T: both sides rotated into the basis where their cross-covariance is
     diagonal; s are the canonical correlations when both are whitened (Artetxe 2018, step 2)."""
-    U, s, Vt = np.linalg.svd(np.asarray(Xw, dtype=np.float64).T @ np.asarray(Zw, dtype=np.float64))
+    return rotations(np.asarray(Xw, dtype=np.float64).T @ np.asarray(Zw, dtype=np.float64))
+
+
+def rotations(M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Wx, s, Wz with M = Wx diag(s) Wz^T (the SVD of a cross-covariance Xw^T Zw)."""
+    U, s, Vt = np.linalg.svd(M)
     return U, s, Vt.T
 
 
@@ -73,7 +85,32 @@ def multistep_maps(X: np.ndarray, Z: np.ndarray, params: dict[str, Any]) -> tupl
     d = X.shape[1]
     Wx1 = whitening(X) if params["whiten"] else np.eye(d)
     Wz1 = whitening(Z) if params["whiten"] else np.eye(d)
-    Wx2, s, Wz2 = orthogonal_mapping(X @ Wx1, Z @ Wz1)
+    return combined_maps(Wx1, Wz1, orthogonal_mapping(X @ Wx1, Z @ Wz1), params)
+
+
+def multistep_maps_of_rows(source: np.ndarray, src: np.ndarray, pivot: np.ndarray, tgt: np.ndarray,
+                           params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """``multistep_maps`` of the pairs (source[src[r]], pivot[tgt[r]]). Up to ``ONE_PRODUCT`` pairs (a dictionary)
+    from the gathered rows; beyond (a self-learning round's induced pairs) from d x d sums over blocks of
+    ``PAIR_BLOCK`` pairs, so that no [pairs, d] matrix is held (30,000 pairs: 72 MB per side in float64)."""
+    if len(src) <= ONE_PRODUCT:
+        return multistep_maps(source[src], pivot[tgt], params)
+    d = source.shape[1]
+    Wx1 = inverse_sqrt(cross_covariance(source, src, source, src, PAIR_BLOCK)) if params["whiten"] else np.eye(d)
+    Wz1 = inverse_sqrt(cross_covariance(pivot, tgt, pivot, tgt, PAIR_BLOCK)) if params["whiten"] else np.eye(d)
+    M = np.zeros((d, pivot.shape[1]))
+    for start in range(0, len(src), PAIR_BLOCK):
+        pairs = slice(start, start + PAIR_BLOCK)
+        M += (source[src[pairs]] @ Wx1).T @ (pivot[tgt[pairs]] @ Wz1)
+    return combined_maps(Wx1, Wz1, rotations(M), params)
+
+
+def combined_maps(Wx1: np.ndarray, Wz1: np.ndarray, orthogonal: tuple[np.ndarray, np.ndarray, np.ndarray],
+                  params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Steps 3-5 after the whitenings Wx1, Wz1 and the orthogonal mapping (Wx2, s, Wz2): Mx, Mz in the target's
+    coordinates."""
+    Wx2, s, Wz2 = orthogonal
+    d = Wx1.shape[0]
     Mx = Wx1 @ Wx2 @ reweighting(s, params["src_reweight"])
     Mz = Wz1 @ Wz2 @ reweighting(s, params["trg_reweight"])
     whitenings = {"src": (Wx1, Wx2), "trg": (Wz1, Wz2)}
@@ -100,7 +137,7 @@ def fit_multistep(problem: Problem, params: dict[str, Any]) -> Fitted:
     maps = {}
     for lang in problem.others:
         src, tgt = problem.pairs(lang)
-        maps[lang] = multistep_maps(problem.matrices[lang][src], pivot[tgt], params)
+        maps[lang] = multistep_maps_of_rows(problem.matrices[lang], src, pivot, tgt, params)
     T = np.mean([Mz for _, Mz in maps.values()], axis=0)
     # the maps are fitted in float64 and applied in float32 (as VecMap does): no float64 copy of a language
     matrices = problem.new_matrices()

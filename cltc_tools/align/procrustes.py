@@ -56,15 +56,17 @@ def reduced_map(M: np.ndarray, threshold: float | None) -> tuple[np.ndarray, int
     return U[:, :kept] @ Vt[:kept], kept
 
 
-def cross_covariance(X: np.ndarray, src: np.ndarray, Y: np.ndarray, tgt: np.ndarray) -> np.ndarray:
+def cross_covariance(X: np.ndarray, src: np.ndarray, Y: np.ndarray, tgt: np.ndarray, block: int | None = None
+                     ) -> np.ndarray:
     """X[src]^T Y[tgt] in float64: one product of the gathered pairs when there are at most ``ONE_PRODUCT`` of
-    them, else a sum over blocks of ``MAP_ROWS`` pairs, so that no more than a block of pairs is held in float64
-    (a self-learning round's induced dictionary has tens of thousands of pairs)."""
+    them, else a sum over blocks of ``block`` (default ``MAP_ROWS``) pairs, so that no more than a block of pairs is
+    held in float64 (a self-learning round's induced dictionary has tens of thousands of pairs)."""
     if len(src) <= ONE_PRODUCT:
         return gathered(X, src).T @ gathered(Y, tgt)
     M = np.zeros((X.shape[1], Y.shape[1]))
-    for start in range(0, len(src), MAP_ROWS):
-        pairs = slice(start, start + MAP_ROWS)
+    block = block or MAP_ROWS
+    for start in range(0, len(src), block):
+        pairs = slice(start, start + block)
         M += X[src[pairs]].astype(np.float64).T @ Y[tgt[pairs]].astype(np.float64)
     return M
 

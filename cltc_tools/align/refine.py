@@ -23,13 +23,23 @@ pivot on those pairs (MUSE's ``procrustes``). The pivot does not move.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from cltc_tools.align.problem import Fitted, Problem, Progress, Rows, head, no_progress
-from cltc_tools.align.procrustes import procrustes
+from cltc_tools.align.problem import (
+    Fitted,
+    Matrices,
+    Problem,
+    Progress,
+    Rows,
+    SpilledMatrices,
+    carry,
+    head,
+    no_progress,
+)
+from cltc_tools.align.procrustes import cross_covariance, mapped, reduced_map
 from cltc_tools.align.translation import (
     cosine_tiles,
     k_largest,
@@ -161,25 +171,36 @@ def csls_mutual_pairs(src: np.ndarray, tgt: np.ndarray, k: int = 10, device: str
     return src_rows, forward[src_rows]
 
 
-def refine(matrices: dict[str, np.ndarray], pivot: str, order: Sequence[str], rounds: int, vocab: int,
+def refine(matrices: Matrices, pivot: str, order: Sequence[str], rounds: int, vocab: int,
            k: int = 10, device: str = "cpu", batch_size: int | None = None,
-           progress: Progress = no_progress) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """``rounds`` rounds of induced-dictionary Procrustes for every non-pivot language; the pairs found each round."""
-    out = dict(matrices)
+           progress: Progress = no_progress, out: MutableMapping[str, np.ndarray] | None = None
+           ) -> tuple[MutableMapping[str, np.ndarray], dict[str, Any]]:
+    """``rounds`` rounds of induced-dictionary Procrustes for every non-pivot language; the pairs found each round.
+    The refined matrices go to ``out`` (a new dictionary by default), one language at a time. A round needs only
+    the first ``vocab`` rows of both sides to find its pairs and its map; the whole language is read to be mapped
+    once the map is known."""
+    out = {} if out is None else out
     found: dict[str, list[int]] = {}
-    target = out[pivot]
+    target = head(matrices, pivot, vocab)
+    carry(out, matrices, pivot)
     for lang in order:
         if lang == pivot:
             continue
-        found[lang] = []
+        found[lang], latest = [], matrices  # where the language's latest matrix is
         with progress(f"refining {lang}-{pivot}", rounds) as advance:
             for _ in range(rounds):
-                src, tgt = csls_mutual_pairs(out[lang][:vocab], target[:vocab], k, device, batch_size)
+                rows = head(latest, lang, vocab)
+                src, tgt = csls_mutual_pairs(rows, target, k, device, batch_size)
                 found[lang].append(int(len(src)))
                 if len(src) < 2:
                     break
-                out[lang] = (out[lang] @ procrustes(out[lang][src], target[tgt])).astype(np.float32)
+                W, _ = reduced_map(cross_covariance(rows, src, target, tgt), None)  # procrustes(X[src], Y[tgt])
+                del rows
+                owned = latest is out or isinstance(latest, SpilledMatrices)  # a spilled matrix is read fresh
+                out[lang], latest = mapped(latest[lang], W, in_place=owned), out
                 advance(1)
+        if latest is not out:
+            carry(out, matrices, lang)
     return out, {"pairs": found}
 
 
@@ -306,5 +327,5 @@ def refine_fitted(problem: Problem, fit: Callable[[Problem, dict[str, Any]], Fit
     if params.get("refine_method", "self-learning") == "self-learning":
         return self_learning(problem, fit, params, fitted, k, batch_size, judge)
     matrices, info = refine(fitted.matrices, problem.pivot, problem.order, params["refine"], params["refine_vocab"],
-                            k, problem.device, batch_size, problem.progress)
+                            k, problem.device, batch_size, problem.progress, out=problem.new_matrices())
     return Fitted(matrices, fitted.fit), {"method": "muse", **info}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 
 import numpy as np
 import pytest
@@ -227,3 +228,22 @@ def test_a_fit_spilled_to_disk_gives_the_same_bytes_as_in_memory(tmp_path, metho
     fitted = METHODS.get(method).fit(on_disk, params).matrices
     assert isinstance(fitted, SpilledMatrices) and list(fitted) == list(in_memory) == ["en", "de"]
     assert all(np.array_equal(fitted[lang], in_memory[lang]) for lang in in_memory)
+
+
+@pytest.mark.parametrize("whiten", [True, False])
+def test_maps_of_many_pairs_from_block_sums_equal_those_of_the_gathered_rows(whiten, monkeypatch):
+    """A self-learning round hands the framework tens of thousands of pairs: summed in blocks, the same maps."""
+    procrustes = importlib.import_module("cltc_tools.align.procrustes")
+    multistep = importlib.import_module("cltc_tools.align.multistep")
+    monkeypatch.setattr(multistep, "ONE_PRODUCT", 100)
+    monkeypatch.setattr(multistep, "PAIR_BLOCK", 64)
+    monkeypatch.setattr(procrustes, "ONE_PRODUCT", 100)
+    rng = np.random.default_rng(5)
+    source = rng.standard_normal((400, 10)).astype(np.float32)
+    pivot = rng.standard_normal((300, 10)).astype(np.float32)
+    src, tgt = rng.integers(0, 400, 997), rng.integers(0, 300, 997)
+    params = {**multistep.DEFAULTS, "whiten": whiten}
+    blocks = multistep.multistep_maps_of_rows(source, src, pivot, tgt, params)
+    whole = multistep.multistep_maps(source[src], pivot[tgt], params)
+    for ours, expected in zip(blocks, whole):
+        assert np.allclose(ours, expected, rtol=1e-9, atol=1e-9)

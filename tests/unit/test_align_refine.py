@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from cltc_tools.align.pipeline import align_spaces
+from cltc_tools.align.problem import SpilledMatrices
 from cltc_tools.align.refine import best_round, csls_mutual_pairs, csls_neighbours, held_out_split, refine
 from cltc_tools.datasets.demo import DemoConfig, build_world, dictionary_pairs
 from cltc_tools.io.space import LangBlock, write_space
@@ -40,6 +41,23 @@ def test_refine_moves_only_the_non_pivot_languages_and_recovers_a_rotation():
     assert out["en"] is en
     assert np.linalg.norm(out["de"] - en) < 0.5 * np.linalg.norm(de - en)
     assert len(fit["pairs"]["de"]) == 3 and fit["pairs"]["de"][-1] > 250
+
+
+def test_refine_of_spilled_matrices_gives_the_same_bytes_and_leaves_the_input_alone(tmp_path):
+    """cltc-align refines from files, one language at a time; the library refines arrays: the same result."""
+    rng = np.random.default_rng(2)
+    en = rng.standard_normal((400, 10)).astype(np.float32)
+    langs = {"en": en, "de": (en @ np.linalg.qr(rng.standard_normal((10, 10)))[0]
+                              + 0.3 * rng.standard_normal((400, 10))).astype(np.float32)}
+    kept = {lang: m.copy() for lang, m in langs.items()}
+    spilled = SpilledMatrices(tmp_path)
+    for lang, matrix in langs.items():
+        spilled[lang] = matrix
+    in_memory, _ = refine(langs, "en", ["en", "de"], rounds=2, vocab=300)
+    on_disk, _ = refine(spilled, "en", ["en", "de"], rounds=2, vocab=300, out=SpilledMatrices(tmp_path))
+    assert all(in_memory[lang].tobytes() == on_disk[lang].tobytes() for lang in langs)
+    assert all(langs[lang].tobytes() == kept[lang].tobytes() for lang in langs)
+    assert in_memory["de"].tobytes() != kept["de"].tobytes()
 
 
 @pytest.fixture(scope="module")
