@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as out:
         cpu, wall = time.process_time(), time.perf_counter()
-        train_models(space, {"sha256": space.sha256}, train, dev, settings, Path(out), force=True, on_epoch=on_epoch)
+        info = {"path": str(space.path), "sha256": space.sha256}  # what config.json records of the space
+        train_models(space, info, train, dev, settings, Path(out), force=True, on_epoch=on_epoch)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     docs = len(train)  # mono trains one model per language: every document once per epoch as in multi
     steady = epochs[-1]["cpu"] - epochs[0]["cpu"] if len(epochs) > 1 else float("nan")
