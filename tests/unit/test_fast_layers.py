@@ -8,7 +8,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from cltc_tools.training.models.fused_gru import bigru_states, reverse_within_length
-from cltc_tools.training.models.token_conv import shared_token_convolutions
+from cltc_tools.training.models.token_conv import conv_max_over_time
 
 
 def _grads(outputs: list[torch.Tensor], weights: list[torch.Tensor], params: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -37,20 +37,32 @@ def test_fused_bigru_matches_packed_nn_gru():
         assert torch.allclose(g_got, g_expected, atol=1e-12)
 
 
+def conv_relu_max_pool(emb: nn.Embedding, convs: list[nn.Conv1d], ids: torch.Tensor) -> torch.Tensor:
+    """MF-CNN's features the plain way: Conv1d over the vectors, ReLU, max over the windows starting on a word."""
+    pooled = []
+    for conv in convs:
+        y = torch.relu(conv(emb(ids).transpose(1, 2)))
+        valid = (ids != 0)[:, : y.shape[2]].unsqueeze(1)
+        top = y.masked_fill(~valid, float("-inf")).amax(dim=2)
+        pooled.append(torch.where(torch.isfinite(top), top, torch.zeros_like(top)))
+    return torch.cat(pooled, dim=1)
+
+
 @pytest.mark.parametrize("freeze", [False, True])
-def test_shared_token_convolutions_match_conv1d_over_embeddings(freeze):
+def test_conv_max_over_time_matches_conv1d_relu_and_max_pooling(freeze):
     torch.manual_seed(0)
     emb = nn.Embedding.from_pretrained(torch.randn(50, 8, dtype=torch.float64), freeze=freeze, padding_idx=0,
                                        sparse=True)
     convs = [nn.Conv1d(8, 4, k).double() for k in (3, 4, 5)]
     ids = torch.randint(1, 50, (6, 11))
     ids[2, 5:] = 0
+    ids[4, :] = 0  # a document without words: features 0, no gradient
     ids[3, :4] = ids[0, :4]  # repeated words
-    expected = [conv(emb(ids).transpose(1, 2)) for conv in convs]
-    got = shared_token_convolutions(emb, convs, ids)
-    for g, e in zip(got, expected):
-        assert g.shape == e.shape and torch.allclose(g, e, atol=1e-12)
-    weights = [torch.randn_like(e) for e in expected]
+    expected = conv_relu_max_pool(emb, convs, ids)
+    got = conv_max_over_time(emb, convs, ids)
+    assert got.shape == expected.shape == (6, 12) and torch.allclose(got, expected, atol=1e-12)
+    assert (got[4] == 0).all() and (got > 0).any() and (got == 0).any()  # the ReLU cut some filters
+    weights = [torch.randn_like(expected)]
     params = [*([] if freeze else [emb.weight]), *(p for conv in convs for p in conv.parameters())]
-    for g_got, g_expected in zip(_grads(got, weights, params), _grads(expected, weights, params)):
+    for g_got, g_expected in zip(_grads([got], weights, params), _grads([expected], weights, params)):
         assert torch.allclose(g_got, g_expected, atol=1e-12)

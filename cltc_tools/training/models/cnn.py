@@ -8,13 +8,7 @@ import torch
 from torch import nn
 
 from cltc_tools.training.models.registry import embedding_layer, paper_arch
-from cltc_tools.training.models.token_conv import shared_token_convolutions
-
-
-def max_over_time(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Max over positions whose window starts on a real token ([B, C, T] -> [B, C]); empty documents give 0."""
-    filled = features.masked_fill(~mask.unsqueeze(1), float("-inf")).amax(dim=2)
-    return torch.where(torch.isfinite(filled), filled, torch.zeros_like(filled))
+from cltc_tools.training.models.token_conv import conv_max_over_time
 
 
 class MultiFilterCNN(nn.Module):
@@ -31,10 +25,7 @@ class MultiFilterCNN(nn.Module):
         width = max(self.kernels)
         if ids.shape[1] < width:
             ids = nn.functional.pad(ids, (0, width - ids.shape[1]))
-        mask = ids != 0
-        features = shared_token_convolutions(self.embedding, list(self.convs), ids)  # [B, F, L - k + 1] each
-        pooled = [max_over_time(torch.relu(y), mask[:, : ids.shape[1] - k + 1]) for y, k in zip(features, self.kernels)]
-        return self.out(self.dropout(torch.cat(pooled, dim=1)))
+        return self.out(self.dropout(conv_max_over_time(self.embedding, list(self.convs), ids)))
 
 
 CNN = paper_arch("cnn", MultiFilterCNN,
