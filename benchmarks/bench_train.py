@@ -12,6 +12,10 @@ fresh processes, so both see the same load (recorded with every run).
       --archs mlp,cnn,gru-att,han --seeds 1,2,3 --out benchmarks/records/train-speed/sib200-en.jsonl
   # the RESULTS.md table, from the committed records
   python benchmarks/bench_train.py render benchmarks/records/train-speed/*.jsonl
+  # what no rewrite at an equal trajectory removes: CPU time of the matrix products and of dropout's random numbers
+  python benchmarks/bench_train.py floor --data DATA/sib200 --space SPACE --archs cnn,gru-att,han --seed 1 \
+      --out benchmarks/records/train-speed/floor-sib200-en.jsonl
+  python benchmarks/bench_train.py render-floor FLOOR.jsonl --speed SPEED.jsonl --target 3
 """
 
 from __future__ import annotations
@@ -36,7 +40,30 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     """Train one architecture with the code on sys.path; time it in CPU seconds."""
     import torch
 
-    import cltc_tools
+    epochs: list[dict[str, Any]] = []
+
+    def on_epoch(info: dict[str, Any]) -> None:
+        epochs.append({"cpu": time.process_time(), "dev_macro_f1": round(float(info["dev_macro_f1"]), 6)})
+
+    load_before = os.getloadavg()
+    docs, cpu, wall = train_once(args, args.arch, on_epoch)
+    steady = epochs[-1]["cpu"] - epochs[0]["cpu"] if len(epochs) > 1 else float("nan")
+    return {
+        **identity(args, args.arch, "train-speed"), "label": args.label, "epochs": len(epochs), "train_docs": docs,
+        "cpu_s": round(cpu, 3), "wall_s": round(wall, 3),
+        "docs_per_cpu_s": round(docs * len(epochs) / cpu, 2),
+        "epoch_docs_per_cpu_s": round(docs * (len(epochs) - 1) / steady, 2) if len(epochs) > 1 else None,
+        "dev_macro_f1": [e["dev_macro_f1"] for e in epochs],
+        "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        "torch": torch.__version__,
+    }
+
+
+def train_once(args: argparse.Namespace, arch: str, on_epoch: Any = None) -> tuple[int, float, float]:
+    """``train_models`` on the data of ``args`` (paper preset, ``args.epochs`` epochs): (training documents, CPU
+    seconds, wall seconds)."""
+    import torch
+
     from cltc_tools.datasets.labelled import load_split
     from cltc_tools.io.space import open_space
     from cltc_tools.text.tokenize import Tokenizer
@@ -48,33 +75,47 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     train = load_split(Path(args.data), [], "train", langs)
     dev = load_split(Path(args.data), [], "dev", langs)
     space = open_space(Path(args.space))
-    hp = ARCHS.get(args.arch).hparams("paper", {"max_epochs": args.epochs, "patience": args.epochs})
-    settings = TrainSettings(arch=args.arch, mode=args.mode, hparams=hp, seed=args.seed,
+    hp = ARCHS.get(arch).hparams("paper", {"max_epochs": args.epochs, "patience": args.epochs})
+    settings = TrainSettings(arch=arch, mode=args.mode, hparams=hp, seed=args.seed,
                              tokenizer=Tokenizer(style=args.tokenizer), device="cpu")
-    epochs: list[dict[str, Any]] = []
-
-    def on_epoch(info: dict[str, Any]) -> None:
-        epochs.append({"cpu": time.process_time(), "dev_macro_f1": round(float(info["dev_macro_f1"]), 6)})
-
-    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as out:
         cpu, wall = time.process_time(), time.perf_counter()
         info = {"path": str(space.path), "sha256": space.sha256}  # what config.json records of the space
         train_models(space, info, train, dev, settings, Path(out), force=True, on_epoch=on_epoch)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    docs = len(train)  # mono trains one model per language: every document once per epoch as in multi
-    steady = epochs[-1]["cpu"] - epochs[0]["cpu"] if len(epochs) > 1 else float("nan")
-    return {
-        "kind": "train-speed", "label": args.label, "commit": code_commit(Path(cltc_tools.__file__).parent),
-        "dataset": Path(args.data).name, "space": Path(args.space).name, "langs": langs, "mode": args.mode,
-        "arch": args.arch, "seed": args.seed, "epochs": len(epochs), "train_docs": docs, "threads": args.threads,
-        "cpu_s": round(cpu, 3), "wall_s": round(wall, 3),
-        "docs_per_cpu_s": round(docs * len(epochs) / cpu, 2),
-        "epoch_docs_per_cpu_s": round(docs * (len(epochs) - 1) / steady, 2) if len(epochs) > 1 else None,
-        "dev_macro_f1": [e["dev_macro_f1"] for e in epochs],
-        "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in os.getloadavg()],
-        "torch": torch.__version__,
-    }
+    return len(train), cpu, wall  # mono trains one model per language: every document once per epoch as in multi
+
+
+def identity(args: argparse.Namespace, arch: str, kind: str) -> dict[str, Any]:
+    import cltc_tools
+
+    return {"kind": kind, "commit": code_commit(Path(cltc_tools.__file__).parent), "dataset": Path(args.data).name,
+            "space": Path(args.space).name, "langs": args.langs.split(","), "mode": args.mode, "arch": arch,
+            "seed": args.seed, "threads": args.threads}
+
+
+PRODUCTS = ("aten::mm", "aten::bmm", "aten::baddbmm", "aten::addmm", "aten::addbmm", "aten::mv", "aten::addmv")
+
+
+def floor(args: argparse.Namespace, arch: str) -> dict[str, Any]:
+    """The CPU seconds of a run that a rewrite keeping every step of the computation cannot remove: its matrix
+    products (at the per-core rate of the BLAS) and dropout's random numbers (other numbers, another trajectory);
+    self CPU time of those operators under torch's profiler."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    load_before = os.getloadavg()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        docs, cpu, _ = train_once(args, arch)
+    ops = prof.key_averages()
+    return {**identity(args, arch, "train-floor"), "epochs": args.epochs, "train_docs": docs,
+            "profiled_cpu_s": round(cpu, 3),
+            "products_cpu_s": round(sum(e.self_cpu_time_total for e in ops if e.key in PRODUCTS) / 1e6, 3),
+            "product_calls": sum(e.count for e in ops if e.key in PRODUCTS),
+            "dropout_random_cpu_s": round(sum(e.self_cpu_time_total for e in ops
+                                              if e.key == "aten::bernoulli_") / 1e6, 3),
+            "loadavg_before": [round(x, 2) for x in load_before],
+            "loadavg_after": [round(x, 2) for x in os.getloadavg()], "torch": torch.__version__}
 
 
 def code_commit(package: Path) -> str:
@@ -140,6 +181,30 @@ def render(paths: list[Path]) -> str:
     return "\n".join(lines) + "\n\nDev macro-F1 (%) after every epoch, same seed, both versions:\n\n" + "\n".join(curves)
 
 
+def read_records(paths: list[Path]) -> list[dict[str, Any]]:
+    return [json.loads(line) for p in paths for line in p.read_text(encoding="utf-8").splitlines() if line]
+
+
+def render_floor(floor_paths: list[Path], speed_paths: list[Path], target: float) -> str:
+    """What a ``target``-fold speed-up leaves for everything but the products and the random numbers of a run."""
+    speed: dict[tuple, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for r in read_records(speed_paths):
+        speed[(r["dataset"], r["arch"])][r["label"]].append(r)
+    lines = [(f"| dataset | arch | before: CPU s per run | at {target:g}x | products | dropout's random numbers | "
+              f"left at {target:g}x for the rest | after: the rest | floor (loads) |"),
+             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for r in read_records(floor_paths):
+        sides = speed.get((r["dataset"], r["arch"]), {})
+        if not sides.get("before") or not sides.get("after"):
+            continue
+        before, after = (median(x["cpu_s"] for x in sides[k]) for k in ("before", "after"))
+        fixed = r["products_cpu_s"] + r["dropout_random_cpu_s"]
+        lines.append(f"| {r['dataset']} | {r['arch']} | {before:.2f} | {before / target:.2f} | {r['products_cpu_s']:.2f} "
+                     f"({r['product_calls']} calls) | {r['dropout_random_cpu_s']:.2f} | {before / target - fixed:.2f} | "
+                     f"{after - fixed:.2f} | {r['commit']} ({r['loadavg_before'][0]:.1f}) |")
+    return "\n".join(lines)
+
+
 def write_section(text: str) -> None:
     """Replace the text between the markers of RESULTS.md (or append the section with them)."""
     body = RESULTS.read_text(encoding="utf-8")
@@ -155,7 +220,7 @@ def write_section(text: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("run", "compare"):
+    for name in ("run", "compare", "floor"):
         p = sub.add_parser(name)
         p.add_argument("--data", required=True, help="dataset folder with <lang>/{train,dev}.jsonl")
         p.add_argument("--space", required=True)
@@ -168,6 +233,10 @@ def main() -> None:
             p.add_argument("--arch", required=True)
             p.add_argument("--seed", type=int, default=1)
             p.add_argument("--label", default="current")
+        elif name == "floor":
+            p.add_argument("--archs", default="cnn,gru-att,han")
+            p.add_argument("--seed", type=int, default=1)
+            p.add_argument("--out", required=True, help="JSONL file the records are appended to")
         else:
             p.add_argument("--before", required=True, help="checkout of the code before")
             p.add_argument("--after", default=".", help="checkout of the code after")
@@ -175,6 +244,10 @@ def main() -> None:
             p.add_argument("--seeds", default="1")
             p.add_argument("--repeats", type=int, default=1)
             p.add_argument("--out", required=True, help="JSONL file the records are appended to")
+    p = sub.add_parser("render-floor")
+    p.add_argument("records", nargs="+", type=Path, help="floor records")
+    p.add_argument("--speed", nargs="+", type=Path, required=True, help="train-speed records (before and after)")
+    p.add_argument("--target", type=float, default=3.0)
     p = sub.add_parser("render")
     p.add_argument("records", nargs="+", type=Path)
     p.add_argument("--write", action="store_true", help="replace the section between the markers of RESULTS.md")
@@ -183,6 +256,14 @@ def main() -> None:
         print(json.dumps(run(args)))
     elif args.command == "compare":
         compare(args)
+    elif args.command == "floor":
+        for arch in args.archs.split(","):
+            line = json.dumps(floor(args, arch))
+            with Path(args.out).open("a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+            print(line, flush=True)
+    elif args.command == "render-floor":
+        print(render_floor(args.records, args.speed, args.target))
     else:
         text = render(args.records)
         print(text)

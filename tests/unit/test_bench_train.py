@@ -23,3 +23,25 @@ def test_a_run_is_timed_with_the_dev_score_of_every_epoch(tmp_path):
     record = json.loads(done.stdout.strip().splitlines()[-1])
     assert record["kind"] == "train-speed" and record["arch"] == "cnn" and record["train_docs"] == 120
     assert len(record["dev_macro_f1"]) == 2 and record["cpu_s"] > 0 and record["docs_per_cpu_s"] > 0
+
+
+def test_the_floor_of_a_run_is_its_products_and_random_numbers(tmp_path):
+    """floor: CPU seconds of the matrix products and dropout's random numbers; render-floor: what a speed-up
+    target leaves for everything else, from the before/after records."""
+    world = make_tiny_world(tmp_path)
+    out = tmp_path / "floor.jsonl"
+    cmd = [sys.executable, str(SCRIPT), "floor", "--data", str(world / "docs"), "--space", str(world / "space"),
+           "--langs", "en", "--epochs", "1", "--tokenizer", "unicode", "--archs", "cnn", "--out", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr
+    record = json.loads(out.read_text())
+    assert record["kind"] == "train-floor" and record["arch"] == "cnn" and record["product_calls"] > 0
+    assert 0 < record["products_cpu_s"] + record["dropout_random_cpu_s"] < record["profiled_cpu_s"]
+    speed = tmp_path / "speed.jsonl"
+    speed.write_text("".join(json.dumps({"dataset": record["dataset"], "arch": "cnn", "label": label, "cpu_s": cpu})
+                             + "\n" for label, cpu in (("before", 9.0), ("before", 6.0), ("after", 4.0))))
+    table = subprocess.run([sys.executable, str(SCRIPT), "render-floor", str(out), "--speed", str(speed)],
+                           capture_output=True, text=True, check=True).stdout
+    fixed = record["products_cpu_s"] + record["dropout_random_cpu_s"]
+    row = table.splitlines()[-1].split(" | ")
+    assert row[2:4] == ["7.50", "2.50"] and row[6:8] == [f"{2.5 - fixed:.2f}", f"{4.0 - fixed:.2f}"]
