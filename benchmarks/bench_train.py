@@ -185,16 +185,22 @@ def read_records(paths: list[Path]) -> list[dict[str, Any]]:
     return [json.loads(line) for p in paths for line in p.read_text(encoding="utf-8").splitlines() if line]
 
 
+def setting(record: dict[str, Any]) -> tuple:
+    return tuple(str(record.get(k)) for k in ("dataset", "arch", "mode", "epochs", "threads", "langs"))
+
+
 def render_floor(floor_paths: list[Path], speed_paths: list[Path], target: float) -> str:
-    """What a ``target``-fold speed-up leaves for everything but the products and the random numbers of a run."""
+    """What a ``target``-fold speed-up leaves for everything but the products and the random numbers of a run
+    (floor and speed records of the same data, architecture, mode, epochs and threads; the profiler's operator
+    times are CPU seconds at one thread, the setting of every record here)."""
     speed: dict[tuple, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for r in read_records(speed_paths):
-        speed[(r["dataset"], r["arch"])][r["label"]].append(r)
+        speed[setting(r)][r["label"]].append(r)
     lines = [(f"| dataset | arch | before: CPU s per run | at {target:g}x | products | dropout's random numbers | "
               f"left at {target:g}x for the rest | after: the rest | floor (loads) |"),
              "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in read_records(floor_paths):
-        sides = speed.get((r["dataset"], r["arch"]), {})
+        sides = speed.get(setting(r), {})
         if not sides.get("before") or not sides.get("after"):
             continue
         before, after = (median(x["cpu_s"] for x in sides[k]) for k in ("before", "after"))

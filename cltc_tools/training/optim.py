@@ -7,7 +7,8 @@ The steps are torch's own functional Adam (``torch.optim.adam.adam``, multi-tens
 (``torch.optim._functional.sparse_adam``), so the arithmetic and the bytes are those of ``torch.optim.Adam(...,
 foreach=True)`` and ``torch.optim.SparseAdam``; the state is held here because building a ``torch.optim.Optimizer``
 imports torch._dynamo (about 1 CPU second per process, more than a training epoch of most models here) and each of
-its steps enters it. ``state_dict`` has the layout of torch's, so snapshots resume either way.
+its steps enters it. ``state_dict`` has the layout of torch's, so a snapshot written with torch's optimisers resumes
+here; the hyper-parameters are those given to the constructor (a run's fingerprint ties them to its snapshot).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.optim._functional import sparse_adam
+from torch.optim._functional import sparse_adam  # (torch's functional API: pinned with torch in pyproject.toml)
 from torch.optim.adam import adam
 
 BETAS = (0.9, 0.999)
@@ -61,8 +62,9 @@ class AdamState:
             live = [(i, p) for i, p in numbered if p.grad is not None]
             if not live:
                 continue
-            slots = [self.slots(i, p) for i, p in live]
             params, grads = [p for _, p in live], [p.grad for _, p in live]
+            check_layout(grads, self.lazy)
+            slots = [self.slots(i, p) for i, p in live]
             moments = [s["exp_avg"] for s in slots], [s["exp_avg_sq"] for s in slots]
             (lazy_adam_step if self.lazy else adam_step)(params, grads, *moments, slots, group.lr)
 
@@ -85,6 +87,13 @@ class AdamState:
         params = [p for g in self.groups for p in g.params]
         self.state = {int(i): {k: restored(v, params[int(i)], k) for k, v in s.items()}
                       for i, s in saved["state"].items()}
+
+
+def check_layout(grads: list[torch.Tensor], lazy: bool) -> None:
+    """Lazy Adam takes sparse gradients (``nn.Embedding(sparse=True)``), Adam dense ones."""
+    if any(g.is_sparse != lazy for g in grads):
+        raise ValueError("lazy Adam needs sparse gradients (an nn.Embedding with sparse=True)" if lazy else
+                         "Adam does not take sparse gradients: optimise sparse embedding tables with lazy Adam")
 
 
 def restored(value: Any, param: nn.Parameter, name: str) -> Any:

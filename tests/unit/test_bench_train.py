@@ -18,7 +18,7 @@ def test_a_run_is_timed_with_the_dev_score_of_every_epoch(tmp_path):
     cmd = [sys.executable, str(SCRIPT), "run", "--data", str(world / "docs"), "--space", str(world / "space"),
            "--langs", "en", "--mode", "mono", "--epochs", "2", "--tokenizer", "unicode", "--threads", "1",
            "--arch", "cnn", "--seed", "1", "--label", "after"]
-    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, check=False)
     assert done.returncode == 0, done.stderr
     record = json.loads(done.stdout.strip().splitlines()[-1])
     assert record["kind"] == "train-speed" and record["arch"] == "cnn" and record["train_docs"] == 120
@@ -32,14 +32,16 @@ def test_the_floor_of_a_run_is_its_products_and_random_numbers(tmp_path):
     out = tmp_path / "floor.jsonl"
     cmd = [sys.executable, str(SCRIPT), "floor", "--data", str(world / "docs"), "--space", str(world / "space"),
            "--langs", "en", "--epochs", "1", "--tokenizer", "unicode", "--archs", "cnn", "--out", str(out)]
-    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, check=False)
     assert done.returncode == 0, done.stderr
     record = json.loads(out.read_text())
     assert record["kind"] == "train-floor" and record["arch"] == "cnn" and record["product_calls"] > 0
     assert 0 < record["products_cpu_s"] + record["dropout_random_cpu_s"] < record["profiled_cpu_s"]
     speed = tmp_path / "speed.jsonl"
-    speed.write_text("".join(json.dumps({"dataset": record["dataset"], "arch": "cnn", "label": label, "cpu_s": cpu})
-                             + "\n" for label, cpu in (("before", 9.0), ("before", 6.0), ("after", 4.0))))
+    same = {k: record[k] for k in ("dataset", "arch", "mode", "epochs", "threads", "langs")}
+    runs = [("before", 9.0, 1), ("before", 6.0, 1), ("after", 4.0, 1), ("after", 1.0, 2)]  # (2 epochs: not this one)
+    speed.write_text("".join(json.dumps({**same, "epochs": epochs, "label": label, "cpu_s": cpu}) + "\n"
+                             for label, cpu, epochs in runs))
     table = subprocess.run([sys.executable, str(SCRIPT), "render-floor", str(out), "--speed", str(speed)],
                            capture_output=True, text=True, check=True).stdout
     fixed = record["products_cpu_s"] + record["dropout_random_cpu_s"]

@@ -6,6 +6,7 @@ import copy
 import subprocess
 import sys
 
+import pytest
 import torch
 from torch import nn
 
@@ -103,3 +104,11 @@ opt.zero_grad()
 sys.exit("torch._dynamo" in sys.modules)
 """
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_a_gradient_of_the_wrong_layout_is_named() -> None:
+    model = Toy()
+    opt = ClassifierOptimizer(model, 1e-2)
+    model.embedding.weight.grad = torch.zeros_like(model.embedding.weight)  # dense, on the sparse table
+    with pytest.raises(ValueError, match="sparse gradients"):
+        opt.step()

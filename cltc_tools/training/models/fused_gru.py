@@ -92,22 +92,6 @@ class BiGRURecurrence(torch.autograd.Function):
         return dgx, d_w, d_b, None
 
 
-def input_gates(inputs: torch.Tensor, w_ih: torch.Tensor, b_ih: torch.Tensor, lengths: torch.Tensor,
-                steps: int) -> torch.Tensor:
-    """W_ih x + b_ih of both directions at every step, [2, T, R, 3U] from time-major inputs [2, T * R, D].
-
-    Without gradient (evaluation) only the steps inside each row's length are multiplied, the others left zero:
-    each row of a matrix product does not depend on the other rows, so the states are the same to the last bit,
-    and a batch of documents of very different lengths costs its tokens, not its padding."""
-    bias, weight = b_ih.unsqueeze(1), w_ih.transpose(1, 2)
-    if torch.is_grad_enabled() and (inputs.requires_grad or w_ih.requires_grad):
-        return torch.baddbmm(bias, inputs, weight).view(2, steps, -1, w_ih.shape[1])
-    real = (torch.arange(steps, device=lengths.device).unsqueeze(1) < lengths.unsqueeze(0)).view(-1)
-    gates = inputs.new_zeros(2, inputs.shape[1], w_ih.shape[1])
-    gates[:, real] = torch.baddbmm(bias, inputs[:, real], weight)
-    return gates.view(2, steps, -1, w_ih.shape[1])
-
-
 def bigru_states(gru: torch.nn.GRU, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """[R, T, D] right-padded inputs -> [R, T, 2U] states of a one-layer bidirectional batch-first ``gru``
     (forward then reverse direction, as ``nn.GRU``), zero past each row's length."""
@@ -120,7 +104,8 @@ def bigru_states(gru: torch.nn.GRU, x: torch.Tensor, lengths: torch.Tensor) -> t
     b_ih = torch.stack([gru.bias_ih_l0, gru.bias_ih_l0_reverse])
     w_hh = torch.stack([gru.weight_hh_l0, gru.weight_hh_l0_reverse])
     b_hh = torch.stack([gru.bias_hh_l0, gru.bias_hh_l0_reverse])
-    gx = input_gates(both.transpose(1, 2).reshape(2, steps * rows, dim), w_ih, b_ih, sorted_lengths, steps)
+    gx = torch.baddbmm(b_ih.unsqueeze(1), both.transpose(1, 2).reshape(2, steps * rows, dim),
+                       w_ih.transpose(1, 2)).view(2, steps, rows, -1)
     states = BiGRURecurrence.apply(gx, w_hh, b_hh, active_rows(sorted_lengths.cpu(), steps))
     states = states.transpose(1, 2)  # [2, R, T, U]
     out = torch.cat([states[0], reverse_within_length(states[1], sorted_lengths)], dim=-1)

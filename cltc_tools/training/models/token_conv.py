@@ -32,7 +32,8 @@ def window_sums(products: torch.Tensor, inverse: torch.Tensor, first: int, width
 
 
 def max_positions(filled: torch.Tensor, top: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """(document, position, filter) of every maximum that passed the ReLU, ties included, in row-major order."""
+    """(document, position, filter) of every maximum that passed the ReLU, ties included, in row-major order, and
+    the number of maxima [B, F] of each document and filter (a tie shares the gradient)."""
     hit = (filled == top.unsqueeze(1)) & (top > 0).unsqueeze(1)
     return (*hit.nonzero(as_tuple=True), hit.sum(dim=1))
 
