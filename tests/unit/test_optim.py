@@ -61,12 +61,18 @@ def assert_same_bytes(a: nn.Module, b: nn.Module) -> None:
         assert torch.equal(x, y), name
 
 
-def test_steps_equal_torch_adam_and_sparse_adam_byte_for_byte() -> None:
+def side_by_side(steps: int) -> tuple[Toy, ClassifierOptimizer, Toy, list[torch.optim.Optimizer]]:
+    """Twin models trained ``steps`` steps, one with ClassifierOptimizer, one with torch's optimisers."""
     ours_model, ref_model = twins()
     ours = ClassifierOptimizer(ours_model, 1e-2, emb_lr=3e-3)
     ref = torch_reference(ref_model, 1e-2, 3e-3)
-    train(ours_model, [ours.step], [ours.zero_grad], range(7))
-    train(ref_model, [o.step for o in ref], [o.zero_grad for o in ref], range(7))
+    train(ours_model, [ours.step], [ours.zero_grad], range(steps))
+    train(ref_model, [o.step for o in ref], [o.zero_grad for o in ref], range(steps))
+    return ours_model, ours, ref_model, ref
+
+
+def test_steps_equal_torch_adam_and_sparse_adam_byte_for_byte() -> None:
+    ours_model, _, ref_model, _ = side_by_side(7)
     assert_same_bytes(ours_model, ref_model)
     assert not torch.equal(ours_model.out.weight, twins()[0].out.weight)  # it did train
     assert torch.equal(ours_model.unused, torch.ones(2))  # no gradient, no step
@@ -74,11 +80,7 @@ def test_steps_equal_torch_adam_and_sparse_adam_byte_for_byte() -> None:
 
 def test_a_saved_state_resumes_the_same_run() -> None:
     """Through the snapshot's flat layout, and from a state torch's optimisers wrote (older snapshots)."""
-    ours_model, ref_model = twins()
-    ours = ClassifierOptimizer(ours_model, 1e-2, emb_lr=3e-3)
-    ref = torch_reference(ref_model, 1e-2, 3e-3)
-    train(ours_model, [ours.step], [ours.zero_grad], range(4))
-    train(ref_model, [o.step for o in ref], [o.zero_grad for o in ref], range(4))
+    ours_model, ours, ref_model, ref = side_by_side(4)
     saved = [_unflatten_optimizer(*_flatten_optimizer(ours.state_dict())),
              copy.deepcopy({"dense": ref[0].state_dict(), "sparse": ref[1].state_dict()})]
     train(ref_model, [o.step for o in ref], [o.zero_grad for o in ref], range(4, 9))
