@@ -12,7 +12,8 @@ fresh processes, so both see the same load (recorded with every run).
       --archs mlp,cnn,gru-att,han --seeds 1,2,3 --out benchmarks/records/train-speed/sib200-en.jsonl
   # the RESULTS.md table, from the committed records
   python benchmarks/bench_train.py render benchmarks/records/train-speed/*.jsonl
-  # what no rewrite at an equal trajectory removes: CPU time of the matrix products and of dropout's random numbers
+  # what no rewrite at an equal trajectory removes: CPU time of the matrix products and of dropout's random numbers,
+  # with the products' rate against the core's best (and the summary of a HAN run's profile takes about 13 GB)
   python benchmarks/bench_train.py floor --data DATA/sib200 --space SPACE --archs cnn,gru-att,han --seed 1 \
       --out benchmarks/records/train-speed/floor-sib200-en.jsonl
   python benchmarks/bench_train.py render-floor FLOOR.jsonl --speed SPEED.jsonl --target 3
@@ -28,6 +29,8 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from statistics import mean, median
 from typing import Any
@@ -99,23 +102,69 @@ PRODUCTS = ("aten::mm", "aten::bmm", "aten::baddbmm", "aten::addmm", "aten::addb
 
 def floor(args: argparse.Namespace, arch: str) -> dict[str, Any]:
     """The CPU seconds of a run that a rewrite keeping every step of the computation cannot remove: its matrix
-    products (at the per-core rate of the BLAS) and dropout's random numbers (other numbers, another trajectory);
-    self CPU time of those operators under torch's profiler."""
+    products and dropout's random numbers (other numbers, another trajectory), self CPU time of those operators
+    under torch's profiler; with the products' floating-point operations (torch's FlopCounterMode), the best rate of
+    the core's BLAS (what no kernel for the same products beats) and the share of real words among the padded
+    positions of the batches (what dropping the padding could save at most)."""
     import torch
     from torch.profiler import ProfilerActivity, profile
+    from torch.utils.flop_counter import FlopCounterMode
 
+    with FlopCounterMode(display=False) as counted, counted_positions() as positions:
+        train_once(args, arch)  # the run counted (slower, so the times come from the same run again, profiled)
+    flops = counted.get_total_flops()
     load_before = os.getloadavg()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         docs, cpu, _ = train_once(args, arch)
-    ops = prof.key_averages()
+    ops = prof.key_averages()  # summing the events of a 6-epoch HAN run on SIB-200 takes about 13 GB
+    products = [e for e in ops if e.key in PRODUCTS]
     return {**identity(args, arch, "train-floor"), "epochs": args.epochs, "train_docs": docs,
             "profiled_cpu_s": round(cpu, 3),
-            "products_cpu_s": round(sum(e.self_cpu_time_total for e in ops if e.key in PRODUCTS) / 1e6, 3),
-            "product_calls": sum(e.count for e in ops if e.key in PRODUCTS),
+            "products_cpu_s": round(sum(e.self_cpu_time_total for e in products) / 1e6, 3),
+            "product_calls": sum(e.count for e in products),
+            "products_gflop": round(flops / 1e9, 3),
+            "peak_gflops": round(peak_gflops(), 1),
+            "real_token_share": round(positions["real"] / max(positions["all"], 1), 4),
             "dropout_random_cpu_s": round(sum(e.self_cpu_time_total for e in ops
                                               if e.key == "aten::bernoulli_") / 1e6, 3),
             "loadavg_before": [round(x, 2) for x in load_before],
             "loadavg_after": [round(x, 2) for x in os.getloadavg()], "torch": torch.__version__}
+
+
+@contextmanager
+def counted_positions() -> Iterator[dict[str, int]]:
+    """Count the word positions of every batch the training loop pads (training and dev): all, and real (id > 0)."""
+    from cltc_tools.training import loop
+
+    counts = {"all": 0, "real": 0}
+    pad = loop.collate
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        ids = pad(*args, **kwargs)
+        counts["all"] += ids.numel()
+        counts["real"] += int((ids != 0).sum())
+        return ids
+
+    loop.collate = counting
+    try:
+        yield counts
+    finally:
+        loop.collate = pad
+
+
+def peak_gflops(size: int = 2048, repeats: int = 5) -> float:
+    """The best rate of this core's BLAS: a [size, size] float32 product, the fastest of ``repeats`` after one warm-up
+    (GFLOP per CPU second, at the thread count set for the run)."""
+    import torch
+
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.process_time()
+        a @ b
+        best = min(best, time.process_time() - start)
+    return 2 * size ** 3 / best / 1e9
 
 
 def code_commit(package: Path) -> str:
@@ -192,23 +241,37 @@ def setting(record: dict[str, Any]) -> tuple:
 def render_floor(floor_paths: list[Path], speed_paths: list[Path], target: float) -> str:
     """What a ``target``-fold speed-up leaves for everything but the products and the random numbers of a run
     (floor and speed records of the same data, architecture, mode, epochs and threads; the profiler's operator
-    times are CPU seconds at one thread, the setting of every record here)."""
+    times are CPU seconds at one thread, the setting of every record here), also with every product at the best
+    rate of the core's BLAS: no kernel computes the same products in less."""
     speed: dict[tuple, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for r in read_records(speed_paths):
         speed[setting(r)][r["label"]].append(r)
-    lines = [(f"| dataset | arch | before: CPU s per run | at {target:g}x | products | dropout's random numbers | "
-              f"left at {target:g}x for the rest | after: the rest | floor (loads) |"),
-             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [(f"| dataset | arch | before: CPU s per run | at {target:g}x | products | their rate, GFLOPS (core's "
+              f"best) | products at the best rate | dropout's random numbers | left at {target:g}x for the rest | "
+              f"the same, products at the best rate | after: the rest | real words among padded positions | "
+              f"floor (loads) |"),
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in read_records(floor_paths):
         sides = speed.get(setting(r), {})
-        if not sides.get("before") or not sides.get("after"):
-            continue
-        before, after = (median(x["cpu_s"] for x in sides[k]) for k in ("before", "after"))
-        fixed = r["products_cpu_s"] + r["dropout_random_cpu_s"]
-        lines.append(f"| {r['dataset']} | {r['arch']} | {before:.2f} | {before / target:.2f} | {r['products_cpu_s']:.2f} "
-                     f"({r['product_calls']} calls) | {r['dropout_random_cpu_s']:.2f} | {before / target - fixed:.2f} | "
-                     f"{after - fixed:.2f} | {r['commit']} ({r['loadavg_before'][0]:.1f}) |")
+        if sides.get("before") and sides.get("after"):
+            before, after = (median(x["cpu_s"] for x in sides[k]) for k in ("before", "after"))
+            lines.append(floor_row(r, before, after, target))
     return "\n".join(lines)
+
+
+def floor_row(r: dict[str, Any], before: float, after: float, target: float) -> str:
+    """One row of ``render_floor`` ("-" where a record predates a column)."""
+    budget, products, randoms = before / target, r["products_cpu_s"], r["dropout_random_cpu_s"]
+    rate, at_best, left_at_best, real = "-", "-", "-", "-"
+    if r.get("products_gflop") and r.get("peak_gflops"):
+        best = r["products_gflop"] / r["peak_gflops"]
+        rate = f"{r['products_gflop'] / products:.0f} ({r['peak_gflops']:.0f})"
+        at_best, left_at_best = f"{best:.2f}", f"{budget - best - randoms:.2f}"
+    if "real_token_share" in r:
+        real = f"{100 * r['real_token_share']:.0f}%"
+    return (f"| {r['dataset']} | {r['arch']} | {before:.2f} | {budget:.2f} | {products:.2f} ({r['product_calls']} "
+            f"calls) | {rate} | {at_best} | {randoms:.2f} | {budget - products - randoms:.2f} | {left_at_best} | "
+            f"{after - products - randoms:.2f} | {real} | {r['commit']} ({r['loadavg_before'][0]:.1f}) |")
 
 
 def write_section(text: str) -> None:

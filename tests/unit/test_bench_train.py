@@ -26,8 +26,9 @@ def test_a_run_is_timed_with_the_dev_score_of_every_epoch(tmp_path):
 
 
 def test_the_floor_of_a_run_is_its_products_and_random_numbers(tmp_path):
-    """floor: CPU seconds of the matrix products and dropout's random numbers; render-floor: what a speed-up
-    target leaves for everything else, from the before/after records."""
+    """floor: CPU seconds of the matrix products and dropout's random numbers, the products' operations, the core's
+    best rate and the share of real words in the batches; render-floor: what a speed-up target leaves for
+    everything else, from the before/after records, also with the products at the best rate."""
     world = make_tiny_world(tmp_path)
     out = tmp_path / "floor.jsonl"
     cmd = [sys.executable, str(SCRIPT), "floor", "--data", str(world / "docs"), "--space", str(world / "space"),
@@ -37,6 +38,7 @@ def test_the_floor_of_a_run_is_its_products_and_random_numbers(tmp_path):
     record = json.loads(out.read_text())
     assert record["kind"] == "train-floor" and record["arch"] == "cnn" and record["product_calls"] > 0
     assert 0 < record["products_cpu_s"] + record["dropout_random_cpu_s"] < record["profiled_cpu_s"]
+    assert record["products_gflop"] > 0 and record["peak_gflops"] > 0 and 0 < record["real_token_share"] <= 1
     speed = tmp_path / "speed.jsonl"
     same = {k: record[k] for k in ("dataset", "arch", "mode", "epochs", "threads", "langs")}
     runs = [("before", 9.0, 1), ("before", 6.0, 1), ("after", 4.0, 1), ("after", 1.0, 2)]  # (2 epochs: not this one)
@@ -45,5 +47,9 @@ def test_the_floor_of_a_run_is_its_products_and_random_numbers(tmp_path):
     table = subprocess.run([sys.executable, str(SCRIPT), "render-floor", str(out), "--speed", str(speed)],
                            capture_output=True, text=True, check=True).stdout
     fixed = record["products_cpu_s"] + record["dropout_random_cpu_s"]
+    at_best = record["products_gflop"] / record["peak_gflops"]
     row = table.splitlines()[-1].split(" | ")
-    assert row[2:4] == ["7.50", "2.50"] and row[6:8] == [f"{2.5 - fixed:.2f}", f"{4.0 - fixed:.2f}"]
+    assert row[2:4] == ["7.50", "2.50"] and row[6] == f"{at_best:.2f}"
+    assert row[8:11] == [f"{2.5 - fixed:.2f}", f"{2.5 - at_best - record['dropout_random_cpu_s']:.2f}",
+                         f"{4.0 - fixed:.2f}"]
+    assert row[11] == f"{100 * record['real_token_share']:.0f}%"
