@@ -38,30 +38,27 @@ class BiGRURecurrence(torch.autograd.Function):
                 active: list[int]) -> torch.Tensor:
         _, steps, rows, three_u = gx.shape
         units = three_u // 3
-        h = gx.new_zeros(2, rows, units)
         states = gx.new_zeros(2, steps, rows, units)
-        gates = gx.new_empty(2, steps, rows, 4 * units)  # r, z, n and W_hn h + b_hn (read for active rows only)
         w_t = w_hh.transpose(1, 2)
+        h = gx.new_zeros(2, rows, units)
+        ctx.steps = []  # per step: r and z, the candidate and W_hn h + b_hn of the rows still inside their sequence
         for t, n in enumerate(active):
             hp = h[:, :n]
-            saved = gates[:, t, :n]
             gh = torch.baddbmm(b_hh.unsqueeze(1), hp, w_t)
             rz = torch.sigmoid(gx[:, t, :n, : 2 * units] + gh[..., : 2 * units])
             r, z = rz[..., :units], rz[..., units:]
-            cand = torch.tanh(gx[:, t, :n, 2 * units:] + r * gh[..., 2 * units:])
-            h_new = cand + z * (hp - cand)
-            saved[..., : 2 * units] = rz
-            saved[..., 2 * units: 3 * units] = cand
-            saved[..., 3 * units:] = gh[..., 2 * units:]
-            states[:, t, :n] = h_new
-            h[:, :n] = h_new
-        ctx.save_for_backward(w_hh, states, gates)
+            ghn = gh[..., 2 * units:]
+            cand = torch.tanh(gx[:, t, :n, 2 * units:] + r * ghn)
+            h = cand + z * (hp - cand)
+            states[:, t, :n] = h
+            ctx.steps.append((rz, cand, ghn))
+        ctx.save_for_backward(w_hh, states)
         ctx.active = active
         return states
 
     @staticmethod
     def backward(ctx: Any, grad_states: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
-        w_hh, states, gates = ctx.saved_tensors
+        w_hh, states = ctx.saved_tensors
         active = ctx.active
         _, steps, rows, units = states.shape
         dgx = grad_states.new_zeros(2, steps, rows, 3 * units)
@@ -74,18 +71,16 @@ class BiGRURecurrence(torch.autograd.Function):
                 continue
             d = dh[:, :n] + grad_states[:, t, :n]
             h_prev = states[:, t - 1, :n] if t > 0 else zero[:, :n]
-            g = gates[:, t, :n]
-            r, z, cand, ghn = g[..., :units], g[..., units: 2 * units], g[..., 2 * units: 3 * units], g[..., 3 * units:]
-            d_cand = d * (1 - z) * (1 - cand * cand)
-            d_z = d * (h_prev - cand) * z * (1 - z)
+            rz, cand, ghn = ctx.steps[t]
+            r, z = rz[..., :units], rz[..., units:]
+            one_minus_z = 1 - z
+            d_cand = d * one_minus_z * (1 - cand * cand)
+            d_z = d * (h_prev - cand) * z * one_minus_z
             d_r = d_cand * ghn * r * (1 - r)
-            dgx[:, t, :n, :units] = d_r
-            dgx[:, t, :n, units: 2 * units] = d_z
-            dgx[:, t, :n, 2 * units:] = d_cand
-            gh_grad = dgh[:, t, :n]
-            gh_grad[..., : 2 * units] = dgx[:, t, :n, : 2 * units]
-            gh_grad[..., 2 * units:] = d_cand * r
-            dh[:, :n] = d * z + torch.bmm(gh_grad, w_hh)
+            torch.cat([d_r, d_z, d_cand], dim=-1, out=dgx[:, t, :n])
+            torch.cat([d_r, d_z, d_cand * r], dim=-1, out=dgh[:, t, :n])
+            dh[:, :n] = d * z + torch.bmm(dgh[:, t, :n], w_hh)
+        ctx.steps = None
         previous = torch.cat([zero.unsqueeze(1), states[:, :-1]], dim=1)
         d_w = torch.bmm(dgh.reshape(2, -1, 3 * units).transpose(1, 2), previous.reshape(2, -1, units))
         d_b = dgh.sum(dim=(1, 2))
