@@ -37,6 +37,17 @@ def test_fused_bigru_matches_packed_nn_gru():
         assert torch.allclose(g_got, g_expected, atol=1e-12)
 
 
+def test_fused_bigru_graph_can_be_differentiated_twice():
+    """retain_graph keeps every saved gate: a second gradient of the same graph equals the first."""
+    torch.manual_seed(0)
+    gru = nn.GRU(4, 3, batch_first=True, bidirectional=True)
+    x = torch.randn(3, 5, 4, requires_grad=True)
+    loss = (bigru_states(gru, x, torch.tensor([5, 2, 3])) ** 2).sum()
+    first = torch.autograd.grad(loss, [x, *gru.parameters()], retain_graph=True)
+    second = torch.autograd.grad(loss, [x, *gru.parameters()])
+    assert all(torch.equal(a, b) for a, b in zip(first, second))
+
+
 def conv_relu_max_pool(emb: nn.Embedding, convs: list[nn.Conv1d], ids: torch.Tensor) -> torch.Tensor:
     """MF-CNN's features the plain way: Conv1d over the vectors, ReLU, max over the windows starting on a word."""
     pooled = []

@@ -41,7 +41,7 @@ class BiGRURecurrence(torch.autograd.Function):
         states = gx.new_zeros(2, steps, rows, units)
         w_t = w_hh.transpose(1, 2)
         h = gx.new_zeros(2, rows, units)
-        ctx.steps = []  # per step: r and z, the candidate and W_hn h + b_hn of the rows still inside their sequence
+        gates: list[torch.Tensor] = []  # per step: r and z, the candidate, W_hn h + b_hn of the rows still active
         for t, n in enumerate(active):
             hp = h[:, :n]
             gh = torch.baddbmm(b_hh.unsqueeze(1), hp, w_t)
@@ -51,14 +51,14 @@ class BiGRURecurrence(torch.autograd.Function):
             cand = torch.tanh(gx[:, t, :n, 2 * units:] + r * ghn)
             h = cand + z * (hp - cand)
             states[:, t, :n] = h
-            ctx.steps.append((rz, cand, ghn))
-        ctx.save_for_backward(w_hh, states)
+            gates += (rz, cand, ghn)
+        ctx.save_for_backward(w_hh, states, *gates)
         ctx.active = active
         return states
 
     @staticmethod
     def backward(ctx: Any, grad_states: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
-        w_hh, states = ctx.saved_tensors
+        w_hh, states, *gates = ctx.saved_tensors
         active = ctx.active
         _, steps, rows, units = states.shape
         dgx = grad_states.new_zeros(2, steps, rows, 3 * units)
@@ -71,7 +71,7 @@ class BiGRURecurrence(torch.autograd.Function):
                 continue
             d = dh[:, :n] + grad_states[:, t, :n]
             h_prev = states[:, t - 1, :n] if t > 0 else zero[:, :n]
-            rz, cand, ghn = ctx.steps[t]
+            rz, cand, ghn = gates[3 * t: 3 * t + 3]
             r, z = rz[..., :units], rz[..., units:]
             one_minus_z = 1 - z
             d_cand = d * one_minus_z * (1 - cand * cand)
@@ -80,7 +80,6 @@ class BiGRURecurrence(torch.autograd.Function):
             torch.cat([d_r, d_z, d_cand], dim=-1, out=dgx[:, t, :n])
             torch.cat([d_r, d_z, d_cand * r], dim=-1, out=dgh[:, t, :n])
             dh[:, :n] = d * z + torch.bmm(dgh[:, t, :n], w_hh)
-        ctx.steps = None
         previous = torch.cat([zero.unsqueeze(1), states[:, :-1]], dim=1)
         d_w = torch.bmm(dgh.reshape(2, -1, 3 * units).transpose(1, 2), previous.reshape(2, -1, units))
         d_b = dgh.sum(dim=(1, 2))
