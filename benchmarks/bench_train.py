@@ -101,69 +101,101 @@ PRODUCTS = ("aten::mm", "aten::bmm", "aten::baddbmm", "aten::addmm", "aten::addb
 
 
 def floor(args: argparse.Namespace, arch: str) -> dict[str, Any]:
-    """The CPU seconds of a run that a rewrite keeping every step of the computation cannot remove: its matrix
-    products and dropout's random numbers (other numbers, another trajectory), self CPU time of those operators
-    under torch's profiler; with the products' floating-point operations (torch's FlopCounterMode), the best rate of
-    the core's BLAS (what no kernel for the same products beats) and the share of real words among the padded
-    positions of the batches (what dropping the padding could save at most)."""
+    """The time of a run that a rewrite keeping every step of the computation cannot remove: its matrix products and
+    dropout's random numbers (other numbers, another trajectory), self time of those operators under torch's
+    profiler; with the products' floating-point operations, the best rate of the core's BLAS (what no kernel for
+    the same products beats) and the share of real words among the padded positions of the training batches (an
+    upper bound of what dropping the padding could save)."""
     import torch
-    from torch.profiler import ProfilerActivity, profile
-    from torch.utils.flop_counter import FlopCounterMode
 
-    with FlopCounterMode(display=False) as counted, counted_positions() as positions:
-        train_once(args, arch)  # the run counted (slower, so the times come from the same run again, profiled)
-    flops = counted.get_total_flops()
     load_before = os.getloadavg()
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        docs, cpu, _ = train_once(args, arch)
-    ops = prof.key_averages()  # summing the events of a 6-epoch HAN run on SIB-200 takes about 13 GB
-    products = [e for e in ops if e.key in PRODUCTS]
+    docs, cpu, products_s, calls, random_s = profiled_times(args, arch)
+    flops, real_share = counted_operations(args, arch)
     return {**identity(args, arch, "train-floor"), "epochs": args.epochs, "train_docs": docs,
-            "profiled_cpu_s": round(cpu, 3),
-            "products_cpu_s": round(sum(e.self_cpu_time_total for e in products) / 1e6, 3),
-            "product_calls": sum(e.count for e in products),
-            "products_gflop": round(flops / 1e9, 3),
-            "peak_gflops": round(peak_gflops(), 1),
-            "real_token_share": round(positions["real"] / max(positions["all"], 1), 4),
-            "dropout_random_cpu_s": round(sum(e.self_cpu_time_total for e in ops
-                                              if e.key == "aten::bernoulli_") / 1e6, 3),
+            "profiled_cpu_s": round(cpu, 3), "products_cpu_s": round(products_s, 3), "product_calls": calls,
+            "products_gflop": round(flops / 1e9, 3), "peak_gflops": round(peak_gflops(), 1),
+            "real_token_share": round(real_share, 4), "dropout_random_cpu_s": round(random_s, 3),
             "loadavg_before": [round(x, 2) for x in load_before],
             "loadavg_after": [round(x, 2) for x in os.getloadavg()], "torch": torch.__version__}
 
 
+def profiled_times(args: argparse.Namespace, arch: str) -> tuple[int, float, float, int, float]:
+    """One run under torch's profiler (first in the process, as a timed run): (training documents, CPU seconds of
+    the run, seconds in matrix products, their number of calls, seconds drawing dropout's random numbers)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        docs, cpu, _ = train_once(args, arch)
+    ops = prof.key_averages()  # summing the events of a 6-epoch HAN run on SIB-200 takes about 13 GB
+    products = [e for e in ops if e.key in PRODUCTS]
+    return (docs, cpu, sum(e.self_cpu_time_total for e in products) / 1e6, sum(e.count for e in products),
+            sum(e.self_cpu_time_total for e in ops if e.key == "aten::bernoulli_") / 1e6)
+
+
+def counted_operations(args: argparse.Namespace, arch: str) -> tuple[float, float]:
+    """The same run again under torch's FlopCounterMode: (floating-point operations of its matrix products, share
+    of real words among the positions of its training batches)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    def matrix_vector(mat: Any, vec: Any, *_: Any, **__: Any) -> int:  # aten::mv, which the counter leaves out
+        return 2 * mat[0] * mat[1]
+
+    def matrix_vector_added(bias: Any, mat: Any, vec: Any, *_: Any, **__: Any) -> int:  # aten::addmv
+        return 2 * mat[0] * mat[1]
+
+    def batch_products_added(bias: Any, first: Any, second: Any, *_: Any, **__: Any) -> int:  # aten::addbmm
+        return 2 * first[0] * first[1] * first[2] * second[2]
+
+    ops = torch.ops.aten
+    mapping = {ops.mv: matrix_vector, ops.addmv: matrix_vector_added, ops.addbmm: batch_products_added}
+    with FlopCounterMode(display=False, custom_mapping=mapping) as counted, training_positions() as positions:
+        train_once(args, arch)
+    return counted.get_total_flops(), positions["real"] / max(positions["all"], 1)
+
+
 @contextmanager
-def counted_positions() -> Iterator[dict[str, int]]:
-    """Count the word positions of every batch the training loop pads (training and dev): all, and real (id > 0)."""
+def training_positions() -> Iterator[dict[str, int]]:
+    """Count the word positions of the batches the training loop pads for its training steps (not for the dev
+    evaluation): all, and real (id > 0; 0 is padding)."""
     from cltc_tools.training import loop
 
-    counts = {"all": 0, "real": 0}
-    pad = loop.collate
+    counts, training = {"all": 0, "real": 0}, [False]
+    pad, epoch = loop.collate, loop.train_epoch
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         ids = pad(*args, **kwargs)
-        counts["all"] += ids.numel()
-        counts["real"] += int((ids != 0).sum())
+        if training[0]:
+            counts["all"] += ids.numel()
+            counts["real"] += int((ids != 0).sum())
         return ids
 
-    loop.collate = counting
+    def flagged(*args: Any, **kwargs: Any) -> Any:
+        training[0] = True
+        try:
+            return epoch(*args, **kwargs)
+        finally:
+            training[0] = False
+
+    loop.collate, loop.train_epoch = counting, flagged
     try:
         yield counts
     finally:
-        loop.collate = pad
+        loop.collate, loop.train_epoch = pad, epoch
 
 
 def peak_gflops(size: int = 2048, repeats: int = 5) -> float:
     """The best rate of this core's BLAS: a [size, size] float32 product, the fastest of ``repeats`` after one warm-up
-    (GFLOP per CPU second, at the thread count set for the run)."""
+    (GFLOP per second of wall time, the profiler's clock, at the thread count set for the run)."""
     import torch
 
     a, b = torch.randn(size, size), torch.randn(size, size)
     a @ b
     best = float("inf")
     for _ in range(repeats):
-        start = time.process_time()
+        start = time.perf_counter()
         a @ b
-        best = min(best, time.process_time() - start)
+        best = min(best, time.perf_counter() - start)
     return 2 * size ** 3 / best / 1e9
 
 
@@ -264,9 +296,9 @@ def floor_row(r: dict[str, Any], before: float, after: float, target: float) -> 
     budget, products, randoms = before / target, r["products_cpu_s"], r["dropout_random_cpu_s"]
     rate, at_best, left_at_best, real = "-", "-", "-", "-"
     if r.get("products_gflop") and r.get("peak_gflops"):
-        best = r["products_gflop"] / r["peak_gflops"]
-        rate = f"{r['products_gflop'] / products:.0f} ({r['peak_gflops']:.0f})"
-        at_best, left_at_best = f"{best:.2f}", f"{budget - best - randoms:.2f}"
+        best_s = r["products_gflop"] / r["peak_gflops"]
+        rate = f"{r['products_gflop'] / products:.0f} ({r['peak_gflops']:.0f})" if products > 0 else "-"
+        at_best, left_at_best = f"{best_s:.2f}", f"{budget - best_s - randoms:.2f}"
     if "real_token_share" in r:
         real = f"{100 * r['real_token_share']:.0f}%"
     return (f"| {r['dataset']} | {r['arch']} | {before:.2f} | {budget:.2f} | {products:.2f} ({r['product_calls']} "

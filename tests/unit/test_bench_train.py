@@ -44,12 +44,17 @@ def test_the_floor_of_a_run_is_its_products_and_random_numbers(tmp_path):
     runs = [("before", 9.0, 1), ("before", 6.0, 1), ("after", 4.0, 1), ("after", 1.0, 2)]  # (2 epochs: not this one)
     speed.write_text("".join(json.dumps({**same, "epochs": epochs, "label": label, "cpu_s": cpu}) + "\n"
                              for label, cpu, epochs in runs))
+    older = {k: v for k, v in record.items() if k not in ("products_gflop", "peak_gflops", "real_token_share")}
+    with out.open("a") as handle:  # a record of the floor before it counted operations and padding
+        handle.write(json.dumps(older) + "\n")
     table = subprocess.run([sys.executable, str(SCRIPT), "render-floor", str(out), "--speed", str(speed)],
                            capture_output=True, text=True, check=True).stdout
     fixed = record["products_cpu_s"] + record["dropout_random_cpu_s"]
     at_best = record["products_gflop"] / record["peak_gflops"]
-    row = table.splitlines()[-1].split(" | ")
+    row, old_row = (line.split(" | ") for line in table.splitlines()[-2:])
     assert row[2:4] == ["7.50", "2.50"] and row[6] == f"{at_best:.2f}"
+    assert row[5] == f"{record['products_gflop'] / record['products_cpu_s']:.0f} ({record['peak_gflops']:.0f})"
     assert row[8:11] == [f"{2.5 - fixed:.2f}", f"{2.5 - at_best - record['dropout_random_cpu_s']:.2f}",
                          f"{4.0 - fixed:.2f}"]
     assert row[11] == f"{100 * record['real_token_share']:.0f}%"
+    assert old_row[:5] == row[:5] and old_row[5:7] == ["-", "-"] and old_row[9] == "-" and old_row[11] == "-"

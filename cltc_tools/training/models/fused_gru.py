@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch.autograd.function import once_differentiable
 
 
 def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -57,6 +58,7 @@ class BiGRURecurrence(torch.autograd.Function):
         return states
 
     @staticmethod
+    @once_differentiable  # backpropagation through time written out: no graph of its own for a second derivative
     def backward(ctx: Any, grad_states: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
         w_hh, states, *gates = ctx.saved_tensors
         active = ctx.active
